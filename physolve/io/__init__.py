@@ -1,0 +1,1 @@
+"""Output: VTK files, plots, run directories."""

@@ -1,0 +1,63 @@
+"""The solver interface every solver family implements, and the solver registry."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..registry import Registry
+
+solvers = Registry("solver")
+
+
+def derived_seed(seed: int, *keys: int) -> int:
+    """A reproducible, independent seed for one use (e.g. round r of condition k's points)."""
+    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
+
+
+def fresh_seed() -> int:
+    """A seed from the operating system's entropy, for runs that were given none."""
+    return int(np.random.SeedSequence().generate_state(1)[0])
+
+
+class Solver(ABC):
+    """A solver family applied to one Problem.
+
+    A solver owns its discretisation (collocation points, a grid, a data set) and its trainable
+    parameters; it exposes a loss for the trainer and predictions for metrics and output.
+    `setup` is called once by the trainer with the run's dtype, device and seed.
+    """
+
+    name: str = "solver"
+
+    @abstractmethod
+    def setup(self, problem, *, dtype: torch.dtype, device: torch.device, seed: int | None
+              ) -> None:
+        ...
+
+    @abstractmethod
+    def parameters(self) -> list[torch.nn.Parameter]:
+        ...
+
+    @abstractmethod
+    def loss(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The weighted total loss and its unweighted terms (mean squared residuals)."""
+
+    @abstractmethod
+    def predict(self, points: torch.Tensor) -> torch.Tensor:
+        """Outputs (N, number of outputs) at points (N, d), without gradients."""
+
+    def resample(self, round_index: int) -> bool:
+        """Draw new training points for round `round_index`; False if the solver has none."""
+        return False
+
+    def unknown_values(self) -> dict[str, float]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError

@@ -1,0 +1,183 @@
+"""Physics-informed neural networks (Raissi, Perdikaris, Karniadakis 2019).
+
+The solution is a network u(X); the loss is the mean squared PDE residual at interior
+collocation points plus the mean squared residual of every soft condition at its own points.
+Derivatives come from the autograd backend; hard conditions enter as an output transform.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..pde.autograd import AutogradBackend
+from ..pde.fields import Fields
+from ..pde.hard import HardConstraints
+from .base import Solver, derived_seed, fresh_seed, solvers
+from .networks import MLP, FourierFeatures
+
+
+@solvers.register("pinn")
+class PINN(Solver):
+    """A PINN with an MLP (optionally behind a Fourier-feature embedding).
+
+    Parameters
+    ----------
+    width, depth, activation, init: the MLP (depth = number of hidden layers).
+    fourier_features, fourier_sigma: size and scale of a random Fourier embedding (0 = none).
+    network: a ready `nn.Module` mapping (N, d) -> (N, outputs) instead of the MLP.
+    n_interior: collocation points for the PDE residual.
+    n_boundary, n_initial: default point counts per boundary / initial condition (a
+        condition's own `n` wins).
+    sampling: "uniform", "sobol", "halton", "lhs" or "grid".
+    weights: loss weights by term name ("pde", condition names); conditions default to
+        their own `weight`.
+    normalize_inputs: map the domain's bounding box to [-1, 1]^d before the network.
+    """
+
+    name = "pinn"
+
+    def __init__(self, width: int = 50, depth: int = 4, activation: str = "tanh",
+                 init: str = "xavier_normal", fourier_features: int = 0,
+                 fourier_sigma: float = 1.0, network: nn.Module | None = None,
+                 n_interior: int = 4000, n_boundary: int = 400, n_initial: int | None = None,
+                 sampling: str = "sobol", weights: dict[str, float] | None = None,
+                 normalize_inputs: bool = True, chunk_size: int = 65536):
+        for key, val in {"n_interior": n_interior, "n_boundary": n_boundary,
+                         "chunk_size": chunk_size}.items():
+            if not isinstance(val, int) or val <= 0:
+                raise ValueError(f"PINN: {key} must be a positive integer, got {val!r}")
+        self.width, self.depth, self.activation, self.init = width, depth, activation, init
+        self.fourier_features, self.fourier_sigma = fourier_features, fourier_sigma
+        self.network = network
+        self.n_interior, self.n_boundary = n_interior, n_boundary
+        self.n_initial = n_initial if n_initial is not None else n_boundary
+        self.sampling = sampling
+        self.weights = dict(weights or {})
+        self.normalize_inputs = normalize_inputs
+        self.chunk_size = chunk_size
+        self.problem = None
+
+    # --- set-up -------------------------------------------------------------------------------
+    def build_network(self, in_dim: int, out_dim: int, generator: torch.Generator) -> nn.Module:
+        """The network u(X); subclasses (other solver families) override this."""
+        if self.network is not None:
+            return self.network
+        embedding = None
+        if self.fourier_features:
+            embedding = FourierFeatures(in_dim, self.fourier_features, self.fourier_sigma,
+                                        generator=generator)
+        return MLP(in_dim, out_dim, self.width, self.depth, self.activation, self.init,
+                   embedding=embedding)
+
+    def setup(self, problem, *, dtype=torch.float32, device="cpu", seed=None):
+        self.problem = problem
+        self.dtype, self.device = dtype, torch.device(device)
+        self.seed = fresh_seed() if seed is None else int(seed)
+        init_seed = derived_seed(self.seed, 0)
+        generator = torch.Generator().manual_seed(init_seed)
+        # nn.Linear initialises from the global generator; fork it so that building a solver
+        # never changes the caller's random state.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            net = self.build_network(len(problem.inputs), len(problem.outputs), generator)
+        self.net = net.to(dtype=dtype, device=self.device)
+        self.unknowns = nn.ParameterDict({
+            k: nn.Parameter(torch.tensor(u.raw_init(), dtype=dtype, device=self.device))
+            for k, u in problem.unknowns.items()
+        })
+        self.module = nn.ModuleDict({"net": self.net, "unknowns": self.unknowns})
+        lo, hi = (torch.as_tensor(b, dtype=dtype, device=self.device).reshape(-1)
+                  for b in problem.domain.bbox)
+        self._center, self._half = (lo + hi) / 2, (hi - lo) / 2
+        self.hard = HardConstraints(problem)
+        self._check_weights()
+        self.round = 0
+        self.resample(0)
+
+    def _check_weights(self):
+        allowed = {"pde"} | {c.name for c in self.problem.soft_conditions}
+        unknown = [k for k in self.weights if k not in allowed and not k.startswith("pde")]
+        if unknown:
+            raise ValueError(f"PINN: loss weights for unknown terms {unknown}; terms are "
+                             f"{sorted(allowed)} (and pde0, pde1, ... for systems)")
+
+    def resample(self, round_index: int) -> bool:
+        """Collocation points of round `round_index` (reproducible from the seed and round)."""
+        p = self.problem
+        self.round = round_index
+        self.interior = p.domain.sample_interior(
+            self.n_interior, method=self.sampling, seed=derived_seed(self.seed, 1, round_index)
+        ).to(self.dtype).to(self.device)
+        self.batches = {}
+        for k, c in enumerate(p.soft_conditions):
+            n = c.n or (self.n_initial if c.points_kind == "initial" else self.n_boundary)
+            batch = c.sample(n, self.sampling, derived_seed(self.seed, 2 + k, round_index))
+            self.batches[c.name] = batch.to(self.dtype, self.device)
+        return True
+
+    # --- evaluation ---------------------------------------------------------------------------
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        Z = (X - self._center) / self._half if self.normalize_inputs else X
+        return self.hard(X, self.net(Z))
+
+    def unknown_tensors(self) -> dict[str, torch.Tensor]:
+        return {k: self.problem.unknowns[k].value(v) for k, v in self.unknowns.items()}
+
+    def unknown_values(self) -> dict[str, float]:
+        return {k: float(v.detach()) for k, v in self.unknown_tensors().items()}
+
+    def backend(self, points: torch.Tensor, create_graph: bool = True) -> AutogradBackend:
+        p = self.problem
+        return AutogradBackend(self.forward, points, p.inputs, p.outputs, p.spatial,
+                               create_graph=create_graph)
+
+    def residual_terms(self) -> dict[str, torch.Tensor]:
+        """Mean squared residual of the PDE and of every soft condition."""
+        terms = {}
+        backend = self.backend(self.interior)
+        with backend.active():
+            pde = self.problem.residual_terms(Fields(backend), self.unknown_tensors())
+        for name, r in pde.items():
+            terms[name] = r.square().mean()
+        for c in self.problem.soft_conditions:
+            batch = self.batches[c.name]
+            backend = self.backend(batch.points)
+            with backend.active():
+                r = c.residual(Fields(backend), batch)
+            terms[c.name] = torch.as_tensor(r).square().mean()
+        return terms
+
+    def weight(self, term: str) -> float:
+        if term in self.weights:
+            return self.weights[term]
+        if term.startswith("pde"):
+            return self.weights.get("pde", 1.0)
+        return next(c.weight for c in self.problem.soft_conditions if c.name == term)
+
+    def loss(self):
+        terms = self.residual_terms()
+        total = sum(self.weight(k) * v for k, v in terms.items())
+        return total, terms
+
+    def parameters(self):
+        return list(self.module.parameters())
+
+    def predict(self, points: torch.Tensor) -> torch.Tensor:
+        out = []
+        with torch.no_grad():
+            for chunk in torch.split(points, self.chunk_size):
+                out.append(self.forward(chunk.to(self.dtype).to(self.device)))
+        return torch.cat(out).to(torch.float64).cpu()
+
+    def fields(self, points: torch.Tensor) -> Fields:
+        """Fields and their derivatives at given points, for post-processing."""
+        return Fields(self.backend(points.to(self.dtype).to(self.device), create_graph=False))
+
+    # --- checkpoints --------------------------------------------------------------------------
+    def state_dict(self):
+        return {"module": self.module.state_dict(), "round": self.round}
+
+    def load_state_dict(self, state):
+        self.module.load_state_dict(state["module"])
+        if state.get("round", 0) != self.round:
+            self.resample(state["round"])

@@ -1,0 +1,95 @@
+"""Exact enforcement of Dirichlet and initial conditions by an output transform.
+
+For an output u with hard conditions, the network's raw output N becomes
+
+    u = A(X) + phi(X) * N(X)
+
+where phi vanishes exactly on the constrained set and A takes the prescribed values there:
+- Dirichlet parts i with values g_i and smooth distances phi_i (from the geometry):
+  phi_D = prod_i phi_i and A_D = sum_i g_i w_i / sum_i w_i with w_i = prod_{j != i} phi_j^2,
+  which equals g_i on part i (the other weights vanish there);
+- an initial value u0 at t0: phi_0 = t - t0;
+- both: A = u0(x) + A_D(x, t) - A_D(x, t0) and phi = (t - t0) phi_D, which needs the usual
+  compatibility u0 = g on the boundary at t0.
+Values must be torch expressions of the coordinates, because derivatives of u include theirs.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from .conditions import Dirichlet, Initial
+
+if TYPE_CHECKING:
+    from .problem import Problem
+
+# Keeps A_D finite at points where two constrained parts meet (both distances zero).
+_EPS = 1e-300
+
+
+class _OutputConstraint:
+    def __init__(self, problem: "Problem", dirichlet: list[Dirichlet], initial: Initial | None):
+        self.domain = problem.domain
+        self.dirichlet = [(c.target_fn, c.selector) for c in dirichlet]
+        self.initial = initial.target_fn if initial is not None else None
+        self.time_axis = problem.inputs.index(problem.time) if problem.time else None
+        self.t0 = float(problem.domain.time.bbox[0][0]) if problem.time else None
+
+    def _dirichlet(self, X: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        if not self.dirichlet:
+            return None, None
+        phis = [self.domain.smooth_distance(X, on=sel) for _, sel in self.dirichlet]
+        values = [g(X) for g, _ in self.dirichlet]
+        phi = torch.stack(phis).prod(0)
+        if len(phis) == 1:
+            return values[0], phi
+        weights = []
+        for i in range(len(phis)):
+            others = [p for j, p in enumerate(phis) if j != i]
+            weights.append(torch.stack(others).prod(0) ** 2)
+        w = torch.stack(weights)
+        a = (torch.stack(values) * w).sum(0) / (w.sum(0) + _EPS)
+        return a, phi
+
+    def __call__(self, X: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        a_d, phi_d = self._dirichlet(X)
+        if self.initial is None:
+            return a_d + phi_d * raw
+        t = X[:, self.time_axis]
+        a = self.initial(X)
+        phi = t - self.t0
+        if a_d is not None:
+            X0 = X.clone()
+            X0[:, self.time_axis] = self.t0
+            a = a + a_d - self._dirichlet(X0)[0]
+            phi = phi * phi_d
+        return a + phi * raw
+
+
+class HardConstraints:
+    """The transform (X, raw outputs) -> outputs for all hard conditions of a problem."""
+
+    def __init__(self, problem: "Problem"):
+        self.outputs = problem.outputs
+        self.per_output: dict[int, _OutputConstraint] = {}
+        for j, out in enumerate(problem.outputs):
+            dirichlet = [c for c in problem.conditions
+                         if isinstance(c, Dirichlet) and c.hard and c.output == out]
+            initial = [c for c in problem.conditions
+                       if isinstance(c, Initial) and c.hard and c.output == out]
+            if len(initial) > 1:
+                raise ValueError(f"output '{out}' has {len(initial)} hard initial conditions")
+            if dirichlet or initial:
+                self.per_output[j] = _OutputConstraint(problem, dirichlet,
+                                                       initial[0] if initial else None)
+
+    def __bool__(self) -> bool:
+        return bool(self.per_output)
+
+    def __call__(self, X: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        if not self.per_output:
+            return raw
+        cols = [self.per_output[j](X, raw[:, j]) if j in self.per_output else raw[:, j]
+                for j in range(raw.shape[1])]
+        return torch.stack(cols, dim=1)

@@ -1,0 +1,49 @@
+"""The result of training: predictions, metrics, and the run's history."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..pde.functions import as_points
+from .metrics import reference_metrics
+
+
+@dataclass
+class Solution:
+    problem: object
+    solver: object
+    history: list[dict] = field(default_factory=list)
+    stages: list[dict] = field(default_factory=list)
+    wall_time: float = 0.0
+    status: str = "completed"
+
+    def predict(self, points=None, **coords) -> np.ndarray:
+        """Outputs (N, number of outputs) at points (N, d) or at coordinates given by name."""
+        pts = as_points(coords if points is None else points, self.problem.inputs, "predict")
+        return self.solver.predict(pts).numpy()
+
+    def metrics(self) -> dict[str, float]:
+        """rel_l2 and max_abs_err against the reference, the unknowns, time and steps."""
+        out = reference_metrics(self.solver, self.problem)
+        out.update({f"unknown_{k}": v for k, v in self.solver.unknown_values().items()})
+        out["wall_time_s"] = self.wall_time
+        out["steps"] = sum(s["steps"] for s in self.stages)
+        return out
+
+    def fields(self, points=None, **coords):
+        """Fields and derivatives at given points (solvers with a derivative backend)."""
+        pts = as_points(coords if points is None else points, self.problem.inputs, "fields")
+        return self.solver.fields(pts)
+
+    @property
+    def unknowns(self) -> dict[str, float]:
+        return self.solver.unknown_values()
+
+    def final_loss(self) -> float:
+        return self.history[-1]["loss"] if self.history else float("nan")
+
+
+def to_float(x) -> float:
+    return float(x.detach()) if torch.is_tensor(x) else float(x)

@@ -1,0 +1,205 @@
+"""The training loop: stages of optimizers over a solver's loss, with metrics and safeguards."""
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from ..optim.stages import Stage, parse_stages
+from .callbacks import Callback, History
+from .metrics import reference_metrics
+from .precision import resolve_device, resolve_dtype
+from .solution import Solution
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or inf. `solution` holds the last good state, restored."""
+
+    def __init__(self, message: str, solution: Solution):
+        super().__init__(message)
+        self.solution = solution
+
+
+@dataclass
+class TrainState:
+    """Where the loop is; callbacks read it (and checkpoints save it)."""
+
+    stage_index: int = 0
+    stage_step: int = 0
+    step: int = 0
+    round: int = 0
+    elapsed: float = 0.0
+    solver: object = None
+    problem: object = None
+    trainer: "Trainer | None" = None
+    last_terms: dict = field(default_factory=dict)
+
+
+class Trainer:
+    """Runs optimisation stages on a solver.
+
+    Parameters
+    ----------
+    stages: e.g. ["adam:15000", "lbfgs:5000"] (see physolve.optim.stages).
+    dtype: "float32" or "float64".  device: "cpu", "cuda", "cuda:N" or "auto".
+    seed: seeds parameter initialisation and every set of sampled points.
+    metrics_every: steps between metric evaluations against the reference (0: at stage ends).
+    resample_every: draw new collocation points every so many steps (0: never) in stages that
+        allow it (first-order ones by default).
+    progress: show a tqdm bar per stage.
+    callbacks: physolve.train.callbacks.Callback instances.
+    """
+
+    def __init__(self, stages: Sequence = ("adam:1000",), dtype="float32", device="cpu",
+                 seed: int | None = 0, metrics_every: int = 100, resample_every: int = 0,
+                 progress: bool = True, callbacks: Sequence[Callback] = ()):
+        self.stages: list[Stage] = parse_stages(stages)
+        self.dtype = resolve_dtype(dtype)
+        self.device = resolve_device(device)
+        if seed is not None and (not isinstance(seed, int) or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+        for key, val in {"metrics_every": metrics_every, "resample_every": resample_every}.items():
+            if not isinstance(val, int) or val < 0:
+                raise ValueError(f"{key} must be an integer >= 0, got {val!r}")
+        self.seed = seed
+        self.metrics_every = metrics_every
+        self.resample_every = resample_every
+        self.progress = progress
+        self.callbacks = list(callbacks)
+
+    # ------------------------------------------------------------------------------------------
+    def fit(self, problem, solver) -> Solution:
+        history = History()
+        callbacks = [history, *self.callbacks]
+        state = TrainState(solver=solver, problem=problem, trainer=self)
+        solver.setup(problem, dtype=self.dtype, device=self.device, seed=self.seed)
+        solution = Solution(problem, solver, history.records)
+        for cb in callbacks:
+            cb.on_fit_start(state)
+        t_start = time.perf_counter()
+        good = copy.deepcopy(solver.state_dict())
+        for state.stage_index, stage in enumerate(self.stages):
+            summary, good = self._run_stage(stage, state, callbacks, solution, good, t_start)
+            solution.stages.append(summary)
+            for cb in callbacks:
+                cb.on_stage_end(state, summary)
+        state.elapsed = solution.wall_time = time.perf_counter() - t_start
+        for cb in callbacks:
+            cb.on_fit_end(state, solution)
+        return solution
+
+    def _run_stage(self, stage: Stage, state: TrainState, callbacks, solution, good, t_start):
+        solver = state.solver
+        optimizer = stage.spec.create(solver.parameters(), **stage.options)
+        scheduler = None
+        if stage.decay < 1 and stage.steps > 0:
+            gamma = stage.decay ** (1.0 / stage.steps)
+            scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)
+        for cb in callbacks:
+            cb.on_stage_start(state, optimizer)
+        t_stage = time.perf_counter()
+        reason = f"step budget of {stage.steps} reached"
+        bar = tqdm(total=stage.steps, desc=f"{stage.name}", disable=not self.progress,
+                   file=sys.stderr, mininterval=1.0, leave=True, dynamic_ncols=True)
+        state.stage_step = 0
+        loss = math.nan
+        with bar:
+            for k in range(stage.steps):
+                if (stage.resamples and self.resample_every and state.step > 0
+                        and state.step % self.resample_every == 0):
+                    state.round += 1
+                    solver.resample(state.round)
+                    if hasattr(optimizer, "refresh"):
+                        optimizer.refresh()
+                loss = self._step(stage, optimizer, state)
+                if scheduler is not None:
+                    scheduler.step()
+                state.step += 1
+                state.stage_step = k + 1
+                state.elapsed = time.perf_counter() - t_start
+                if not math.isfinite(loss):
+                    solver.load_state_dict(good)
+                    solution.status = "diverged"
+                    solution.wall_time = state.elapsed
+                    terms = {k_: float(v) for k_, v in state.last_terms.items()}
+                    bad = [k_ for k_, v in terms.items() if not math.isfinite(v)]
+                    raise TrainingDiverged(
+                        f"loss became {loss} at step {k + 1} of stage '{stage}' "
+                        f"(non-finite terms: {bad or 'total only'}); parameters restored to "
+                        f"the last good state at step {state.step - 1 - (k % max(self.metrics_every, 1))}."
+                        " Lower the learning rate, use float64, or check the residual for "
+                        "divisions by zero.", solution)
+                record = {"stage": stage.name, "step": state.step, "loss": loss}
+                for cb in callbacks:
+                    cb.on_step(state, record)
+                last = k + 1 == stage.steps
+                stop = self._stop_reason(stage, optimizer, loss, t_stage)
+                if (self.metrics_every and state.step % self.metrics_every == 0) or last or stop:
+                    record = self._metrics_record(state, stage, loss)
+                    for cb in callbacks:
+                        cb.on_metrics(state, record)
+                    bar.set_postfix({k_: f"{v:.3g}" for k_, v in record.items()
+                                     if k_ in ("loss", "rel_l2")}, refresh=False)
+                    good = copy.deepcopy(solver.state_dict())
+                bar.update(1)
+                if stop:
+                    reason = stop
+                    break
+        summary = {"name": stage.name, "steps": state.stage_step, "reason": reason,
+                   "loss": loss, "seconds": time.perf_counter() - t_stage}
+        if hasattr(optimizer, "evaluations"):
+            summary["evaluations"] = optimizer.evaluations
+        if self.progress:
+            print(f"stage {stage}: {state.stage_step} steps, {reason}", file=sys.stderr)
+        return summary, good
+
+    def _step(self, stage: Stage, optimizer, state: TrainState) -> float:
+        solver = state.solver
+
+        def closure():
+            optimizer.zero_grad(set_to_none=False)
+            total, terms = solver.loss()
+            total.backward()
+            state.last_terms = {k: v.detach() for k, v in terms.items()}
+            return total
+
+        if stage.spec.closure:
+            return float(optimizer.step(closure))
+        total = closure()
+        optimizer.step()
+        return float(total.detach())
+
+    @staticmethod
+    def _stop_reason(stage: Stage, optimizer, loss: float, t_stage: float) -> str | None:
+        if getattr(optimizer, "stop_reason", None):
+            return optimizer.stop_reason
+        if stage.tol is not None and loss <= stage.tol:
+            return f"loss {loss:.3g} below tol={stage.tol:g}"
+        if stage.time_limit is not None and time.perf_counter() - t_stage >= stage.time_limit:
+            return f"time limit of {stage.time_limit:g} s reached"
+        return None
+
+    def _metrics_record(self, state: TrainState, stage: Stage, loss: float) -> dict:
+        record = {"stage": stage.name, "step": state.step, "time": state.elapsed, "loss": loss}
+        record.update({f"loss_{k}": float(v) for k, v in state.last_terms.items()})
+        record.update(reference_metrics(state.solver, state.problem))
+        record.update({f"unknown_{k}": v for k, v in state.solver.unknown_values().items()})
+        return record
+
+
+def solve(problem, model=None, optim: Sequence = ("adam:5000", "lbfgs:5000"), **trainer_options
+          ) -> Solution:
+    """Train `model` (a solver; default a PINN) on `problem` and return the Solution.
+
+    `optim` lists the stages; other keywords go to Trainer (dtype, device, seed, ...).
+    """
+    if model is None:
+        from ..models.pinn import PINN
+        model = PINN()
+    return Trainer(optim, **trainer_options).fit(problem, model)
