@@ -1,37 +1,24 @@
-"""The built-in problem library: benchmark problems by name (`problems.get("burgers")()`).
-
-Each factory returns a fresh Problem; keyword arguments select variants (viscosity, wave
-numbers, hard or soft conditions). Configs refer to problems by these names only.
-"""
+"""Classic PINN benchmark problems: Burgers, Poisson, Helmholtz, convection, inverse diffusion."""
 from __future__ import annotations
 
 import math
-from importlib import resources
-
 import numpy as np
 import torch
 
-from ..registry import Registry
-from .conditions import Dirichlet, Initial, Observation, Periodic
-from .problem import Problem
-from .reference import Analytic, burgers_exact, load_pinnacle
-from .unknowns import Unknown
-
-problems = Registry("problem")
+from ..conditions import Dirichlet, Initial, Observation, Periodic
+from ..problem import Problem
+from ..reference import Analytic, burgers_exact, load_pinnacle
+from ..unknowns import Unknown
+from .registry import pinnacle_file, problems
 
 PI = math.pi
-
-
-def pinnacle_file(name: str):
-    """Path of a PINNacle reference file shipped with physolve."""
-    return resources.files("physolve") / "data" / "pinnacle" / name
 
 
 @problems.register("burgers")
 def burgers(nu: float = 0.01 / PI, hard: bool = False) -> Problem:
     """u_t + u u_x = nu u_xx on [-1, 1] x [0, 1], u(x, 0) = -sin(pi x), u(+-1, t) = 0.
     Reference: the exact Cole-Hopf solution on a 256 x 101 grid."""
-    from ..geometry import Interval, TimeInterval
+    from ...geometry import Interval, TimeInterval
 
     def residual(f):
         u = f.u
@@ -48,7 +35,7 @@ def burgers(nu: float = 0.01 / PI, hard: bool = False) -> Problem:
 @problems.register("poisson1d")
 def poisson1d(k: int = 1) -> Problem:
     """-u'' = (k pi)^2 sin(k pi x) on [-1, 1], u(+-1) = 0; u = sin(k pi x)."""
-    from ..geometry import Interval
+    from ...geometry import Interval
 
     def residual(f):
         return -f.u.xx - (k * PI) ** 2 * torch.sin(k * PI * f.x)
@@ -64,7 +51,7 @@ def poisson2d_c() -> Problem:
     """PINNacle Poisson2d-C: Laplace's equation on [-0.5, 0.5]^2 minus four disks of radius
     0.1 at (+-0.3, +-0.3); u = 1 on the square ("outer"), u = 0 on the circles ("hole").
     Reference: PINNacle's COMSOL solution."""
-    from ..geometry import Disk, Rectangle
+    from ...geometry import Disk, Rectangle
 
     domain = Rectangle((-0.5, -0.5), (0.5, 0.5), name="outer")
     for cx in (-0.3, 0.3):
@@ -84,7 +71,7 @@ def poisson2d_c() -> Problem:
 def helmholtz2d(a1: float = 1.0, a2: float = 4.0, k: float = 1.0) -> Problem:
     """u_xx + u_yy + k^2 u = q on [-1, 1]^2, u = 0 on the boundary, with q chosen so that
     u = sin(a1 pi x) sin(a2 pi y)."""
-    from ..geometry import Rectangle
+    from ...geometry import Rectangle
 
     def exact(x, y):
         return torch.sin(a1 * PI * x) * torch.sin(a2 * PI * y)
@@ -103,7 +90,7 @@ def helmholtz2d(a1: float = 1.0, a2: float = 4.0, k: float = 1.0) -> Problem:
 def convection(beta: float = 30.0) -> Problem:
     """u_t + beta u_x = 0 on [0, 2 pi] x [0, 1], periodic in x, u(x, 0) = sin x;
     u = sin(x - beta t). Reference on a 256 x 100 grid."""
-    from ..geometry import Interval, TimeInterval
+    from ...geometry import Interval, TimeInterval
 
     def residual(f):
         return f.u.t + beta * f.u.x
@@ -124,7 +111,7 @@ def inverse_diffusion(kappa: float = 0.1, kappa_init: float = 0.5, n_obs: int = 
     """Recover the diffusivity kappa of u_t = kappa u_xx on [0, 1] x [0, 1] from observations
     of u = exp(-kappa pi^2 t) sin(pi x) at `n_obs` random points (plus optional Gaussian noise
     of relative size `noise`), with u = 0 at x = 0, 1 and the initial state known."""
-    from ..geometry import Interval, TimeInterval
+    from ...geometry import Interval, TimeInterval
 
     def exact(x, t):
         return torch.exp(-kappa * PI ** 2 * t) * torch.sin(PI * x)

@@ -1,0 +1,11 @@
+"""The problem registry and the data files the library ships."""
+from importlib import resources
+
+from ...registry import Registry
+
+problems = Registry("problem")
+
+
+def pinnacle_file(name: str):
+    """Path of a PINNacle reference file shipped with physolve."""
+    return resources.files("physolve") / "data" / "pinnacle" / name
