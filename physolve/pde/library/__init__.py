@@ -5,6 +5,7 @@ numbers, hard or soft conditions). Configs refer to problems by these names only
 per topic registers its problems on import.
 """
 from . import classic  # noqa: F401  (registers its problems)
+from . import gp_cases  # noqa: F401  (registers its problems)
 from .registry import pinnacle_file, problems
 
 __all__ = ["pinnacle_file", "problems"]
