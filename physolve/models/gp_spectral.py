@@ -8,7 +8,7 @@ posterior mean given them, u(x) = k(x, X) K^-1 vec(U), so its derivatives at the
     d^a/dx_k^a u = (I kron ... kron Phi_k^(a) K_k^-1 kron ... kron I) vec(U),
 
 with Phi_k^(a)[i, j] = phi_k^(a)(x_i - x_j) in closed form. That is a derivative backend
-(grid_backend.GridBackend), so the problem's own residual function is evaluated on it, exactly
+(kernel_backend.KernelBackend), so the problem's own residual function is evaluated on it, exactly
 as the PINN evaluates it on the autograd backend. The objective is the negative log joint
 
     0.5 vec(U)^T K^-1 vec(U) + 0.5 log|K|                      (GP prior, K = kron K_k)
@@ -41,7 +41,8 @@ from torch import Tensor, nn
 
 from ..geometry.grid import Grid
 from ..pde.fields import Fields
-from ..pde.grid_backend import GridBackend, NodeBackend, RowBackend, condition_nodes
+from ..pde.kernel_backend import (KernelBackend, NodeBackend, RowBackend,
+                                  condition_nodes)
 from ..pde.kron import KronCholesky, kron_rows
 from ..train.precision import resolve_dtype
 from .base import Solver, solvers
@@ -210,7 +211,7 @@ class GPSpectral(Solver):
         zero = {o: torch.zeros(self.shape, dtype=self.dtype, device=self.device)
                 for o in p.outputs}
         # At U = 0 every derivative is 0 whatever the operator.
-        backend = GridBackend(zero, self.axes, lambda o, k, a: None, p.inputs, p.outputs,
+        backend = KernelBackend(zero, self.axes, lambda o, k, a: None, p.inputs, p.outputs,
                               p.spatial)
         unknowns = {k: torch.tensor(u.init, dtype=self.dtype) for k, u in p.unknowns.items()}
         with torch.no_grad(), backend.active():
@@ -271,7 +272,7 @@ class GPSpectral(Solver):
             coefficients[out] = kron[out].solve(U)
         return _Step(kron, values, coefficients)
 
-    def _backend(self, step: _Step) -> GridBackend:
+    def _backend(self, step: _Step) -> KernelBackend:
         # d^a/dx_k^a at the nodes is Phi_k^(a) K_k^-1 along axis k: Phi acts on U solved
         # along the differentiated axes only (the identity K_k K_k^-1 along the others).
         def operator(out, axis, order):
@@ -288,7 +289,7 @@ class GPSpectral(Solver):
             return step.bases[key]
 
         p = self.problem
-        return GridBackend(step.values, self.axes, operator, p.inputs, p.outputs, p.spatial,
+        return KernelBackend(step.values, self.axes, operator, p.inputs, p.outputs, p.spatial,
                            basis=basis)
 
     def _rows(self, out: str, axis: int, order: int, x: Tensor) -> Tensor:
@@ -314,12 +315,12 @@ class GPSpectral(Solver):
     def residuals(self, step: _Step | None = None) -> dict[str, Tensor]:
         """Every residual as a flat tensor: the PDE term(s) at all grid nodes, then conditions."""
         step = step or self._step()
-        grid_backend = self._backend(step)
-        with grid_backend.active():
-            pde = self.problem.residual_terms(Fields(grid_backend), self.unknown_tensors())
+        on_grid = self._backend(step)
+        with on_grid.active():
+            pde = self.problem.residual_terms(Fields(on_grid), self.unknown_tensors())
         out = {k: torch.as_tensor(v).expand(self.shape).reshape(-1) for k, v in pde.items()}
         for t in self.terms:
-            backend = (NodeBackend(grid_backend, t.index) if t.index is not None
+            backend = (NodeBackend(on_grid, t.index) if t.index is not None
                        else self._row_backend(step, t.batch.points))
             with backend.active():
                 r = t.condition.residual(Fields(backend), t.batch)

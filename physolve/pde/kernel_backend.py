@@ -1,4 +1,5 @@
-"""Derivative backends over tensor-product grids whose derivatives are per-axis linear maps.
+"""Derivative backends over tensor-product grids whose derivatives are per-axis linear maps
+(kernel methods: d^a/dx^a at the nodes is a dense matrix along each axis).
 
 On a grid, a field is a tensor of the grid's shape and d^a/dx_k^a is a matrix D_k^(a) acting
 along axis k, so a mixed derivative d^(a+b)/dx^a dy^b is (D_x^(a) kron D_y^(b)) vec(U): one
@@ -58,7 +59,7 @@ class _AxisOrders(DerivativeBackend):
         raise NotImplementedError
 
 
-class GridBackend(_AxisOrders):
+class KernelBackend(_AxisOrders):
     """Fields as tensors of a grid's shape; derivatives by per-axis operators.
 
     values: output -> tensor of the grid's shape. axes: the grid's nodes per input, in input
@@ -73,12 +74,12 @@ class GridBackend(_AxisOrders):
                  operator: AxisOperator, inputs, outputs, spatial, basis: Basis | None = None):
         super().__init__(inputs, outputs, spatial)
         if len(axes) != len(self.inputs):
-            raise ValueError(f"GridBackend: {len(axes)} axes for inputs {self.inputs}")
+            raise ValueError(f"KernelBackend: {len(axes)} axes for inputs {self.inputs}")
         self.values = dict(values)
         self.shape = tuple(a.numel() for a in axes)
         for name, v in self.values.items():
             if tuple(v.shape) != self.shape:
-                raise ValueError(f"GridBackend: values of '{name}' have shape {tuple(v.shape)}, "
+                raise ValueError(f"KernelBackend: values of '{name}' have shape {tuple(v.shape)}, "
                                  f"the grid has {self.shape}")
         self.axes = list(axes)
         self.operator = operator
@@ -101,7 +102,7 @@ class GridBackend(_AxisOrders):
 class NodeBackend(DerivativeBackend):
     """A grid backend seen at some of its nodes: `index` into the flattened grid (C order)."""
 
-    def __init__(self, grid: GridBackend, index: Tensor):
+    def __init__(self, grid: KernelBackend, index: Tensor):
         super().__init__(grid.inputs, grid.outputs, grid.spatial)
         self.grid, self.index = grid, index
 
