@@ -83,7 +83,7 @@ class Trainer:
         for cb in callbacks:
             cb.on_fit_start(state)
         t_start = time.perf_counter()
-        good = copy.deepcopy(solver.state_dict())
+        good = (0, copy.deepcopy(solver.state_dict()))
         for state.stage_index, stage in enumerate(self.stages):
             summary, good = self._run_stage(stage, state, callbacks, solution, good, t_start)
             solution.stages.append(summary)
@@ -124,17 +124,7 @@ class Trainer:
                 state.stage_step = k + 1
                 state.elapsed = time.perf_counter() - t_start
                 if not math.isfinite(loss):
-                    solver.load_state_dict(good)
-                    solution.status = "diverged"
-                    solution.wall_time = state.elapsed
-                    terms = {k_: float(v) for k_, v in state.last_terms.items()}
-                    bad = [k_ for k_, v in terms.items() if not math.isfinite(v)]
-                    raise TrainingDiverged(
-                        f"loss became {loss} at step {k + 1} of stage '{stage}' "
-                        f"(non-finite terms: {bad or 'total only'}); parameters restored to "
-                        f"the last good state at step {state.step - 1 - (k % max(self.metrics_every, 1))}."
-                        " Lower the learning rate, use float64, or check the residual for "
-                        "divisions by zero.", solution)
+                    self._diverged(state, stage, loss, good, solution)
                 record = {"stage": stage.name, "step": state.step, "loss": loss}
                 for cb in callbacks:
                     cb.on_step(state, record)
@@ -146,7 +136,7 @@ class Trainer:
                         cb.on_metrics(state, record)
                     bar.set_postfix({k_: f"{v:.3g}" for k_, v in record.items()
                                      if k_ in ("loss", "rel_l2")}, refresh=False)
-                    good = copy.deepcopy(solver.state_dict())
+                    good = (state.step, copy.deepcopy(solver.state_dict()))
                 bar.update(1)
                 if stop:
                     reason = stop
@@ -158,6 +148,20 @@ class Trainer:
         if self.progress:
             print(f"stage {stage}: {state.stage_step} steps, {reason}", file=sys.stderr)
         return summary, good
+
+    @staticmethod
+    def _diverged(state: TrainState, stage: Stage, loss: float, good, solution):
+        """Restore the last good parameters and stop with a message that says what to try."""
+        good_step, good_state = good
+        state.solver.load_state_dict(good_state)
+        solution.status = "diverged"
+        solution.wall_time = state.elapsed
+        bad = [k for k, v in state.last_terms.items() if not math.isfinite(float(v))]
+        raise TrainingDiverged(
+            f"loss became {loss} at step {state.stage_step} of stage '{stage}' (non-finite "
+            f"terms: {bad or 'none; the total only'}); parameters restored to the last good "
+            f"state, from step {good_step}. Lower the learning rate, use float64, or check the "
+            "residual for divisions by zero.", solution)
 
     def _step(self, stage: Stage, optimizer, state: TrainState) -> float:
         solver = state.solver
