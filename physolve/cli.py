@@ -13,8 +13,8 @@ Exit status: 0 done, 1 failed (or the loss diverged), 2 invalid config or argume
 becomes ++key=value, so any argument of a registered problem, solver or optimizer can be set
 even when its config file does not list it; whether it exists is then decided by physolve's
 validation (physolve.config), which names the key and the allowed values. And every job of
-the command is composed and validated before the first one starts, so a bad value in a sweep
-stops it at once, with exit status 2 rather than a traceback.
+the command is composed, validated and built (problem, solver, trainer) before the first one
+starts, so a bad value in a sweep stops it at once, with exit status 2 rather than a traceback.
 """
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def _explicit(job: list[str]) -> bool:
 
 def _preflight(args, overrides: list[str]) -> list[str]:
     """Check every job of the command; return the overrides to hand to Hydra."""
-    from .config import ConfigError, config_dir, validate
+    from .config import ConfigError, build, config_dir, validate
     from .runner import resume_config
 
     search = [config_dir()] + ([Path(args.config_dir).resolve()] if args.config_dir else [])
@@ -130,7 +130,7 @@ def _preflight(args, overrides: list[str]) -> list[str]:
         try:
             if resume is not None:
                 config = resume_config(config, resume, _explicit(job))
-            validate(config)
+            build(validate(config))  # constructing checks values too (names of activations...)
         except ConfigError as err:
             _fail(f"invalid config: {err}")
     return overrides

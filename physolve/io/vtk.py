@@ -13,6 +13,7 @@ What is written for a problem and a trained solver:
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Mapping, Sequence
 from xml.sax.saxutils import quoteattr
@@ -169,10 +170,17 @@ def _write_xdmf(path: Path, mesh: OutputMesh, frames) -> list[Path]:
         meshio.write(path, meshio.Mesh(points, mesh.cells, point_data=frames[0][1]),
                      file_format="xdmf")
     else:
-        with TimeSeriesWriter(path) as writer:
-            writer.write_points_cells(points, mesh.cells)
-            for t, arrays in frames:
-                writer.write_data(t, point_data=arrays)
+        # meshio's TimeSeriesWriter puts the HDF5 file in the working directory, whatever the
+        # path of the XDMF file: write from the target directory.
+        cwd = os.getcwd()
+        os.chdir(path.parent)
+        try:
+            with TimeSeriesWriter(path.name) as writer:
+                writer.write_points_cells(points, mesh.cells)
+                for t, arrays in frames:
+                    writer.write_data(t, point_data=arrays)
+        finally:
+            os.chdir(cwd)
     return [path, path.with_suffix(".h5")]
 
 
