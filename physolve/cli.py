@@ -111,19 +111,17 @@ def _explicit(job: list[str]) -> bool:
     return any(o.lstrip("+~").split("=", 1)[0] != "resume" for o in job)
 
 
-def _preflight(args, overrides: list[str]) -> list[str]:
+def _preflight(args, overrides: list[str], parsed, search: list[Path]) -> list[str]:
     """Check every job of the command; return the overrides to hand to Hydra."""
-    from .config import ConfigError, build, config_dir, validate
+    from .config import ConfigError, build, validate
     from .runner import resume_config
 
-    search = [config_dir()] + ([Path(args.config_dir).resolve()] if args.config_dir else [])
-    overrides, parsed = _prepare(overrides, search)
     resume = _resume_target(parsed)
     if resume is not None:
         if args.multirun:
             _fail("resume continues one run; it cannot be combined with -m (--multirun)")
         if not any(ov.key_or_group == "hydra.run.dir" for ov in parsed):
-            overrides.append(f"hydra.run.dir={resume}")  # continue in the run's own directory
+            overrides = [*overrides, f"hydra.run.dir={resume}"]  # continue in its directory
     for job in _jobs(parsed, args.multirun):
         config = _compose(job, args.config_name or "config", search)
         config.pop("resume", None)
@@ -169,9 +167,12 @@ def train(argv: list[str]) -> None:
     from .config import config_dir
 
     args = get_args_parser().parse_args(argv)
+    search = [config_dir()] + ([Path(args.config_dir).resolve()] if args.config_dir else [])
+    overrides, parsed = _prepare(args.overrides, search)
     if not any(getattr(args, name, None) for name in _HYDRA_INFO):
-        argv = [a for a in argv if a not in args.overrides] + _preflight(args, args.overrides)
-    entry = hydra.main(config_path=str(config_dir()), config_name="config",
+        overrides = _preflight(args, overrides, parsed, search)
+    argv = [a for a in argv if a not in args.overrides] + overrides
+    entry = hydra.main(config_path=str(search[0]), config_name="config",
                        version_base="1.3")(_train_job)
     saved = sys.argv
     sys.argv = ["physolve train", *argv]

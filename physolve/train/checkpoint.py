@@ -92,9 +92,25 @@ def restore(checkpoint: dict, state) -> None:
     state.solution.stages[:] = checkpoint["stages"]
     state.stage_index = len(checkpoint["stages"])
     if checkpoint["optimizer"] is not None:
-        state.resumed = {"optimizer": checkpoint["optimizer"],
+        state.resumed = {"optimizer": _state_to(checkpoint["optimizer"], trainer.device),
                          "scheduler": checkpoint["scheduler"]}
     _set_rng_states(checkpoint["rng"])
+
+
+def _state_to(optimizer_state: dict, device) -> dict:
+    """Optimizer.load_state_dict moves the per-parameter state to the parameters' device; state
+    kept under other keys (our L-BFGS's "lbfgs" entry) is moved here."""
+    def move(obj):
+        if torch.is_tensor(obj):
+            return obj.to(device)
+        if isinstance(obj, dict):
+            return {k: move(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(move(v) for v in obj)
+        return obj
+
+    state = {k: v if isinstance(k, int) else move(v) for k, v in optimizer_state["state"].items()}
+    return {**optimizer_state, "state": state}
 
 
 def save_checkpoint(payload: dict, path: str | Path) -> Path:
