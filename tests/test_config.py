@@ -34,7 +34,8 @@ CASES = [  # key set, value, key path reported, text that must be in the message
     ("trainer.seed", 1.5, "trainer.seed", "expected an integer or null"),
     ("problem.k", True, "problem.k", "expected an integer"),
     ("problem.name", "nope", "problem.name", "allowed: burgers, convection"),
-    ("model.name", "torch.nn.Linear", "model.name", "unknown solver 'torch.nn.Linear'; allowed: pinn"),
+    ("model.name", "torch.nn.Linear", "model.name",
+     "unknown solver 'torch.nn.Linear'; allowed: pinn"),
     ("model._target_", "os.system", "model._target_", "unknown key"),
     ("optim.stages.0.name", "adamm", "optim.stages[0].name", "allowed: adam, adamw, lbfgs, sgd"),
     ("optim.stages.0.lr", "1e-3", "optim.stages[0].lr", "write 1.0e-3"),
@@ -88,7 +89,8 @@ def _compose(overrides):
     return config
 
 
-@pytest.mark.parametrize("problem", sorted(p.stem for p in (config_dir() / "problem").glob("*.yaml")))
+@pytest.mark.parametrize("problem", sorted(p.stem for p in
+                                           (config_dir() / "problem").glob("*.yaml")))
 def test_every_problem_config_validates(problem):
     spec = validate(_compose([f"problem={problem}"]))
     assert spec.problem == problem

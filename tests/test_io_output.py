@@ -150,8 +150,8 @@ def test_time_series_pvd_has_one_vtu_per_output_time(tmp_path):
         arrays = _arrays(grid)
         np.testing.assert_allclose(arrays["u_reference"],
                                    exact(torch.from_numpy(x), torch.tensor(t)).numpy(), atol=1e-14)
-        np.testing.assert_allclose(arrays["u"], _predict(solver, np.c_[x, np.full_like(x, t)])[:, 0],
-                                   atol=1e-14)
+        pred = _predict(solver, np.c_[x, np.full_like(x, t)])[:, 0]
+        np.testing.assert_allclose(arrays["u"], pred, atol=1e-14)
     plane = _read_vtu(tmp_path / "heat_xt.vtu")   # the x-t plane: quads, t as second axis
     assert _cell_types(plane) == {VTK_QUAD} and _points(plane)[:, 1].max() == 2.0
 

@@ -208,7 +208,8 @@ class MeshDomain(Geometry):
                          check_name(name, self.default_name, owner))
         self._cells = _Simplices(points[simplices])
         if np.any(self._cells.measures <= 0):
-            raise ValueError(f"{owner}: the mesh has cells of zero {'area' if dim == 2 else 'volume'}")
+            raise ValueError(f"{owner}: the mesh has cells of zero "
+                             f"{'area' if dim == 2 else 'volume'}")
         self._prepare_location(points, simplices)
         self._pieces = [BoundaryPiece(f) for f in self._boundary(points, simplices, mesh)]
 
