@@ -51,6 +51,9 @@ def resume_config(given: Mapping, run_dir: str | Path, explicit: bool) -> dict:
             raise ConfigError("resume", f"{run.root} is not a physolve run directory with a "
                               f"checkpoint (no {what} at {path})")
     saved = load_config(run.config)
+    if "seed" in (saved.get("trainer") or {}) and saved["trainer"]["seed"] is None:
+        raise ConfigError("resume", f"{run.root} was trained without a seed, so its points "
+                          "cannot be drawn again: only runs with a seed can be resumed")
     if explicit:
         diff = differences(dict(given), saved)
         if diff:
