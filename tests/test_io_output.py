@@ -159,6 +159,8 @@ def test_time_series_pvd_has_one_vtu_per_output_time(tmp_path):
 def test_time_series_xdmf_has_one_step_per_output_time(tmp_path):
     problem, exact = _heat()
     write_solution(problem, _setup(problem), tmp_path / "heat.xdmf", resolution=31, times=4)
+    topology = ET.parse(tmp_path / "heat.xdmf").getroot().find(".//Topology")
+    assert topology.get("NodesPerElement") == "2"  # ParaView's Xdmf3 readers need it for lines
     from vtkmodules.vtkCommonExecutionModel import vtkStreamingDemandDrivenPipeline as pipeline
 
     reader = vtk.vtkXdmfReader()

@@ -181,6 +181,13 @@ def _write_xdmf(path: Path, mesh: OutputMesh, frames) -> list[Path]:
                     writer.write_data(t, point_data=arrays)
         finally:
             os.chdir(cwd)
+    # ParaView's Xdmf3 readers abort on a Polyline topology (meshio's line cells) that does not
+    # say how many nodes an element has.
+    text = path.read_text(encoding="utf-8")
+    if 'TopologyType="Polyline"' in text and "NodesPerElement" not in text:
+        path.write_text(text.replace('TopologyType="Polyline"',
+                                     'TopologyType="Polyline" NodesPerElement="2"'),
+                        encoding="utf-8")
     return [path, path.with_suffix(".h5")]
 
 
