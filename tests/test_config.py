@@ -102,7 +102,7 @@ def test_experiments_mirror_the_examples_and_build(experiment):
     problem, solver, trainer = build(validate(config))
     expected = {  # the settings of examples/*.py
         "burgers_pinn": ("burgers", 32, 4, ["adam:2000", "lbfgs:8000"]),
-        "poisson2d_c_pinn": ("poisson2d_c", 40, 4, ["adam:2000", "lbfgs:3000"]),
+        "poisson2d_c_pinn": ("poisson2d_c", 40, 4, ["adam:1000", "lbfgs:10000"]),
         "inverse_diffusion": ("inverse_diffusion", 20, 3, ["adam:500", "lbfgs:500"]),
     }[experiment]
     assert (problem.name, solver.width, solver.depth, [str(s) for s in trainer.stages]) == expected
