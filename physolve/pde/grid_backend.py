@@ -72,7 +72,7 @@ class GridBackend(DerivativeBackend):
     ----------
     values: output name -> tensor (..., *grid.shape); all of one shape.
     grid: the physolve.geometry.Grid the values live on.
-    inputs: coordinate names, one per grid axis.
+    inputs: coordinate names, one per grid axis ("x y" or a sequence).
     boundary: "dirichlet", "periodic" or "one_sided" for every axis, or a mapping from input
         name to one of them (axes not named are "one_sided").
     boundary_values: output -> the value on the Dirichlet ghost ring: a number or a callable of
@@ -84,6 +84,7 @@ class GridBackend(DerivativeBackend):
                  boundary: str | Mapping[str, str] = "one_sided",
                  boundary_values: Mapping[str, float | Callable] | None = None,
                  spatial: Sequence[str] | None = None):
+        inputs = tuple(inputs.split()) if isinstance(inputs, str) else tuple(inputs)
         super().__init__(inputs, tuple(values), spatial if spatial is not None else inputs)
         if len(self.inputs) != grid.dim:
             raise ValueError(f"GridBackend: {len(self.inputs)} inputs {self.inputs} for a "
