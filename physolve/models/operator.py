@@ -25,6 +25,19 @@ LOSSES = ("l2", "h1")
 NORMALIZERS = ("pointwise", "global", "none")
 
 
+def cast_module(module: nn.Module, dtype: torch.dtype, device) -> nn.Module:
+    """Move a module to `device` with real tensors in `dtype` and complex ones in its complex
+    counterpart (`Module.to(float32)` would drop the imaginary part of spectral weights)."""
+    complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+
+    def convert(t):
+        if t.is_complex():
+            return t.to(device=device, dtype=complex_dtype)
+        return t.to(device=device, dtype=dtype if t.is_floating_point() else None)
+
+    return module._apply(convert)
+
+
 class GaussianNormalizer(nn.Module):
     """(v - mean) / std with statistics of the training samples, per grid point ("pointwise")
     or over all points ("global"); "none" is the identity."""
@@ -111,7 +124,7 @@ class OperatorSolver(Solver):
         with torch.random.fork_rng(devices=[]):  # building never changes the caller's RNG
             torch.manual_seed(derived_seed(self.seed, 0))
             net = self.build_network(len(problem.input_fields), len(problem.outputs))
-        self.net = net.to(dtype=dtype, device=self.device)
+        self.net = cast_module(net, dtype, self.device)
         self.x_norm = GaussianNormalizer(self.x_train, self.normalize).to(self.device)
         self.y_norm = GaussianNormalizer(self.y_train, self.normalize).to(self.device)
         self.generator = torch.Generator().manual_seed(derived_seed(self.seed, 1))
