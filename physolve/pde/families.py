@@ -77,7 +77,8 @@ class DarcyFamily(ProblemFamily):
     eigenfunctions, constant mode dropped) thresholded at `threshold`: a = a_high where the field
     is >= threshold, a_low elsewhere -- the piecewise-constant coefficients (12 / 3) of the
     FNO and MgNO Darcy benchmarks. The grid is the n x n interior nodes of a uniform mesh of
-    spacing 1 / (n + 1); its outer ring of nodes is the boundary where u = 0.
+    spacing 1 / (n + 1); its outer ring of nodes is the boundary where u = 0. `name` names the
+    family's data set files.
     """
 
     name = "darcy"
@@ -85,7 +86,7 @@ class DarcyFamily(ProblemFamily):
 
     def __init__(self, n: int = 64, alpha: float = 2.0, tau: float = 3.0, a_high: float = 12.0,
                  a_low: float = 3.0, threshold: float = 0.0, forcing: float = 1.0,
-                 modes: int | None = None):
+                 modes: int | None = None, name: str = "darcy"):
         if not isinstance(n, int) or n < 4:
             raise ValueError(f"darcy: n (grid points per axis) must be an integer >= 4, got {n!r}")
         if not (a_low > 0 and a_high > 0):
@@ -94,7 +95,7 @@ class DarcyFamily(ProblemFamily):
         super().__init__(Grid((h, h), (1 - h, 1 - h), n), Rectangle((0, 0), (1, 1)),
                          boundary={"x": "dirichlet", "y": "dirichlet"},
                          boundary_values={"u": 0.0})
-        self.n = n
+        self.n, self.name = n, name
         self.field = GaussianRandomField(alpha, tau, boundary="neumann",
                                          modes=modes or n, zero_mean_mode=True)
         self.a_high, self.a_low = float(a_high), float(a_low)

@@ -16,4 +16,4 @@ def darcy(n: int = 64, **options) -> DarcyFamily:
 @problems.register("darcy64")
 def darcy64(**options) -> DarcyFamily:
     """The 64 x 64 Darcy family of the MgNO / FNO benchmark (see `darcy`)."""
-    return DarcyFamily(64, **options)
+    return DarcyFamily(64, name="darcy64", **options)
