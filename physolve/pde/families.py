@@ -16,6 +16,8 @@ from ..geometry import Grid, Rectangle
 from .operators import div
 from .random_fields import GaussianRandomField
 
+COEFFICIENTS = ("threshold", "lognormal")
+
 
 class ProblemFamily(ABC):
     """A PDE with random input fields, discretised on `grid`.
@@ -73,10 +75,11 @@ class ProblemFamily(ABC):
 class DarcyFamily(ProblemFamily):
     """-div(a grad u) = f on the unit square, u = 0 on the boundary, with a random coefficient.
 
-    a is a Gaussian random field with covariance (-Laplacian + tau^2)^(-alpha) (Neumann
-    eigenfunctions, constant mode dropped) thresholded at `threshold`: a = a_high where the field
-    is >= threshold, a_low elsewhere -- the piecewise-constant coefficients (12 / 3) of the
-    FNO and MgNO Darcy benchmarks. The grid is the n x n interior nodes of a uniform mesh of
+    a is built from a Gaussian random field g with covariance (-Laplacian + tau^2)^(-alpha)
+    (Neumann eigenfunctions, constant mode dropped). coefficient="threshold": a = a_high where
+    g >= threshold, a_low elsewhere -- the piecewise-constant coefficients (12 / 3) of the FNO
+    and MgNO Darcy benchmarks; coefficient="lognormal": a = exp(g), a smooth coefficient (for
+    which the finite-difference residual of the physics-informed loss is consistent). The grid is the n x n interior nodes of a uniform mesh of
     spacing 1 / (n + 1); its outer ring of nodes is the boundary where u = 0. `name` names the
     family's data set files.
     """
@@ -86,9 +89,13 @@ class DarcyFamily(ProblemFamily):
 
     def __init__(self, n: int = 64, alpha: float = 2.0, tau: float = 3.0, a_high: float = 12.0,
                  a_low: float = 3.0, threshold: float = 0.0, forcing: float = 1.0,
-                 modes: int | None = None, name: str = "darcy"):
+                 modes: int | None = None, coefficient: str = "threshold",
+                 name: str = "darcy"):
         if not isinstance(n, int) or n < 4:
             raise ValueError(f"darcy: n (grid points per axis) must be an integer >= 4, got {n!r}")
+        if coefficient not in COEFFICIENTS:
+            raise ValueError(f"darcy: coefficient must be one of {COEFFICIENTS}, "
+                             f"got {coefficient!r}")
         if not (a_low > 0 and a_high > 0):
             raise ValueError(f"darcy: a_low and a_high must be > 0, got {a_low}, {a_high}")
         h = 1.0 / (n + 1)
@@ -100,6 +107,7 @@ class DarcyFamily(ProblemFamily):
                                          modes=modes or n, zero_mean_mode=True)
         self.a_high, self.a_low = float(a_high), float(a_low)
         self.threshold, self.forcing = float(threshold), float(forcing)
+        self.coefficient = coefficient
 
     def residual(self, f, a):
         u = f.u
@@ -109,6 +117,8 @@ class DarcyFamily(ProblemFamily):
         x = self.grid.axes[0].numpy()
         y = self.grid.axes[1].numpy()
         g = self.field.sample(x, y, n, seed)
+        if self.coefficient == "lognormal":
+            return {"a": np.exp(g)}
         return {"a": np.where(g >= self.threshold, self.a_high, self.a_low)}
 
     def solve(self, inputs):
@@ -118,5 +128,6 @@ class DarcyFamily(ProblemFamily):
     def config(self):
         return {"family": "darcy", "n": self.n, "grf": self.field.config(),
                 "a_high": self.a_high, "a_low": self.a_low, "threshold": self.threshold,
-                "forcing": self.forcing, "scheme": "fd5-harmonic"}
+                "forcing": self.forcing, "coefficient": self.coefficient,
+                "scheme": "fd5-harmonic"}
 

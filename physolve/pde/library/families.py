@@ -9,7 +9,8 @@ from .registry import problems
 def darcy(n: int = 64, **options) -> DarcyFamily:
     """Darcy flow -div(a grad u) = 1 on the unit square, u = 0 on the boundary, with a
     piecewise-constant coefficient (12 / 3) from a thresholded Gaussian random field, on the
-    n x n interior nodes. Options: alpha, tau, a_high, a_low, threshold, forcing, modes."""
+    n x n interior nodes. Options: alpha, tau, a_high, a_low, threshold, forcing, modes,
+    coefficient ("threshold" or "lognormal")."""
     return DarcyFamily(n, **options)
 
 
