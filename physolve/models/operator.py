@@ -45,13 +45,13 @@ class GaussianNormalizer(nn.Module):
     def __init__(self, samples: torch.Tensor, kind: str, eps: float = 1e-6):
         super().__init__()
         if kind == "pointwise":
-            mean, std = samples.mean(0), samples.std(0)
+            mean, std = samples.mean(0), samples.std(0) + eps
         elif kind == "global":
-            mean, std = samples.mean(), samples.std()
+            mean, std = samples.mean(), samples.std() + eps
         else:
             mean, std = torch.zeros(()), torch.ones(())
-        self.register_buffer("mean", mean)
-        self.register_buffer("std", std + eps)
+        self.register_buffer("mean", mean.to(samples))
+        self.register_buffer("std", std.to(samples))
 
     def encode(self, v: torch.Tensor) -> torch.Tensor:
         return (v - self.mean) / self.std
@@ -157,17 +157,21 @@ class OperatorSolver(Solver):
     def relative_errors(self, pred: torch.Tensor, target: torch.Tensor, kind: str
                         ) -> torch.Tensor:
         """Per-sample ||pred - target|| / ||target|| in L2 or H1 (values plus gradients)."""
-        def squared_norm(v):
+        p = self.problem
+
+        def squared_norm(v, ghost):
             total = v.flatten(1).square().sum(1)
             if kind == "h1":
-                # the error and the target vanish on a Dirichlet ring: zero ghost values
-                backend = GridBackend({f"c{j}": v[:, j] for j in range(v.shape[1])},
-                                      self.problem.grid, self.problem.inputs, self.problem.boundary)
+                backend = GridBackend({f"c{j}": v[:, j] for j in range(v.shape[1])}, p.grid,
+                                      p.inputs, p.boundary, ghost)
                 for name in backend.outputs:
-                    for axis in self.problem.spatial:
+                    for axis in p.spatial:
                         total = total + backend.derivative(name, (axis,)).flatten(1).square().sum(1)
             return total
-        return (squared_norm(pred - target) / squared_norm(target)).sqrt()
+
+        # on a Dirichlet ring the target takes the boundary values and the error vanishes
+        values = {f"c{j}": p.boundary_values.get(name, 0.0) for j, name in enumerate(p.outputs)}
+        return (squared_norm(pred - target, None) / squared_norm(target, values)).sqrt()
 
     def physics_residual(self, u: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The family's residual terms for predictions u with inputs x (both unnormalised)."""
