@@ -17,10 +17,11 @@ Boundary conditions enter through the padding of every convolution: "zeros" make
 zero values on the ring of nodes just outside the grid -- the homogeneous Dirichlet ghost ring
 of physolve's grid convention, the same one the grid derivative backend uses -- and "circular"
 makes them periodic. The prolongation pads its coarse input the same way before its transposed
-convolution, so a circular network commutes with shifts of the grid (by multiples of
-2^(levels-1) nodes). Odd and even grid sizes both work: a stride-2 convolution takes n nodes to
-ceil(n / 2), and the prolongation's 4x4 kernel covers both the cell-centred (even n) and the
-vertex-centred (odd n) interpolation stencils; its output is cropped to the finer grid's size.
+convolution, so a circular network commutes with periodic shifts by multiples of 2^(levels-1)
+nodes on grids whose sizes that number divides. Odd and even grid sizes both work: a stride-2
+convolution takes n nodes to ceil(n / 2), and the prolongation's 4x4 kernel covers both the
+cell-centred (even n) and the vertex-centred (odd n) interpolation stencils; its output is
+cropped to the finer grid's size.
 """
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ class VCycle(nn.Module):
     smoothing: smoothing steps per level, finest first; its length is the number of levels.
     """
 
-    def __init__(self, c_in: int, c_out: int, smoothing: Sequence[int], padding_mode: str = "zeros"):
+    def __init__(self, c_in: int, c_out: int, smoothing: Sequence[int],
+                 padding_mode: str = "zeros"):
         super().__init__()
         if not smoothing or any(not isinstance(s, int) or s < 1 for s in smoothing):
             raise ValueError(f"VCycle: smoothing must list integers >= 1 per level, "

@@ -79,9 +79,9 @@ class DarcyFamily(ProblemFamily):
     (Neumann eigenfunctions, constant mode dropped). coefficient="threshold": a = a_high where
     g >= threshold, a_low elsewhere -- the piecewise-constant coefficients (12 / 3) of the FNO
     and MgNO Darcy benchmarks; coefficient="lognormal": a = exp(g), a smooth coefficient (for
-    which the finite-difference residual of the physics-informed loss is consistent). The grid is the n x n interior nodes of a uniform mesh of
-    spacing 1 / (n + 1); its outer ring of nodes is the boundary where u = 0. `name` names the
-    family's data set files.
+    which the finite-difference residual of the physics-informed loss is consistent). The grid
+    is the n x n interior nodes of a uniform mesh of spacing 1 / (n + 1); its outer ring of
+    nodes is the boundary where u = 0. `name` names the family's data set files.
     """
 
     name = "darcy"
