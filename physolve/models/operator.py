@@ -148,30 +148,28 @@ class OperatorSolver(Solver):
         self.cursor += self.batch_size
         return idx.to(self.device)
 
-    def backend(self, u: torch.Tensor) -> GridBackend:
-        """Finite-difference derivatives of fields u (B, outputs, *grid)."""
+    def backend(self, u: torch.Tensor, boundary_values: dict | None = None) -> GridBackend:
+        """Finite-difference derivatives of fields u (B, outputs, *grid); the Dirichlet ghost
+        ring carries `boundary_values` (default: the family's)."""
         p = self.problem
+        values = p.boundary_values if boundary_values is None else boundary_values
         return GridBackend({name: u[:, j] for j, name in enumerate(p.outputs)}, p.grid, p.inputs,
-                           p.boundary, p.boundary_values, p.spatial)
+                           p.boundary, values, p.spatial)
 
     def relative_errors(self, pred: torch.Tensor, target: torch.Tensor, kind: str
                         ) -> torch.Tensor:
         """Per-sample ||pred - target|| / ||target|| in L2 or H1 (values plus gradients)."""
-        p = self.problem
-
         def squared_norm(v, ghost):
             total = v.flatten(1).square().sum(1)
             if kind == "h1":
-                backend = GridBackend({f"c{j}": v[:, j] for j in range(v.shape[1])}, p.grid,
-                                      p.inputs, p.boundary, ghost)
+                backend = self.backend(v, ghost)
                 for name in backend.outputs:
-                    for axis in p.spatial:
+                    for axis in backend.spatial:
                         total = total + backend.derivative(name, (axis,)).flatten(1).square().sum(1)
             return total
 
         # on a Dirichlet ring the target takes the boundary values and the error vanishes
-        values = {f"c{j}": p.boundary_values.get(name, 0.0) for j, name in enumerate(p.outputs)}
-        return (squared_norm(pred - target, None) / squared_norm(target, values)).sqrt()
+        return (squared_norm(pred - target, {}) / squared_norm(target, None)).sqrt()
 
     def physics_residual(self, u: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The family's residual terms for predictions u with inputs x (both unnormalised)."""
