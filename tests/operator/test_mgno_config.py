@@ -1,66 +1,68 @@
-"""experiment=mgno_darcy64 composes with Hydra and builds from the registries."""
-import shutil
-from pathlib import Path
+"""experiment=mgno_darcy64 composes, validates and builds from the registries; a tiny version
+runs through the run machinery and writes the test error into metrics.json."""
+import json
 
 import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
-import physolve as ps
-from physolve.models import solvers
-from physolve.optim import parse_stages
+from physolve.config import ConfigError, build, config_dir, validate
 from physolve.pde.families import DarcyFamily
-
-hydra = pytest.importorskip("hydra")
-from hydra import compose, initialize_config_dir  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-PRIMARY = """defaults:
-  - problem: darcy64
-  - model: mgno
-  - optim: onecycle_adamw
-  - trainer: operator
-  - _self_
-  - experiment: null
-"""
+from physolve.runner import train_run
 
 
-def composed(tmp_path, overrides):
-    # the repository's primary config where it has one, else one naming this layout's groups
-    conf = tmp_path / "configs"
-    shutil.copytree(CONFIGS, conf)
-    if not (conf / "config.yaml").exists():
-        (conf / "config.yaml").write_text(PRIMARY)
-    with initialize_config_dir(str(conf), version_base=None):
-        cfg = compose("config", overrides=["experiment=mgno_darcy64", *overrides])
-    return OmegaConf.to_container(cfg, resolve=True)
+def composed(overrides, tmp_path):
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["experiment=mgno_darcy64", *overrides])
+    config = OmegaConf.to_container(cfg, resolve=True)
+    config.pop("resume")
+    # small data in a private cache, so the test neither waits for nor writes the real set
+    config["model"].update(n_train=8, n_test=2, progress=False, cache_dir=str(tmp_path / "c"))
+    return config
 
 
-def build(cfg):
-    problem_cfg, model_cfg = dict(cfg["problem"]), dict(cfg["model"])
-    problem = ps.problems.get(problem_cfg.pop("name"))(**problem_cfg)
-    solver = solvers.get(model_cfg.pop("name"))(**model_cfg)
-    return problem, solver, parse_stages(cfg["optim"]["stages"]), ps.Trainer(
-        cfg["optim"]["stages"], **cfg["trainer"])
-
-
-def test_experiment_builds_the_registered_objects(tmp_path):
-    cfg = composed(tmp_path, [])
-    problem, solver, stages, trainer = build(cfg)
+def test_experiment_validates_and_builds(tmp_path):
+    config = composed([], tmp_path)
+    spec = validate(config)
+    assert (spec.problem, spec.model) == ("darcy64", "mgno")
+    stage = spec.stages[0]
+    assert (stage.name, stage.steps, stage.time_limit) == ("adamw", 12500, 2700)
+    assert stage.schedule["name"] == "onecycle"
+    assert stage.options == {"lr": 1e-3, "weight_decay": 1e-4}
+    problem, solver, trainer = build(spec)
     assert isinstance(problem, DarcyFamily) and problem.grid.shape == (64, 64)
-    assert (solver.name, solver.channels, solver.layers) == ("mgno", 16, 4)
-    assert solver.smoothing == [1, 1, 1, 2, 2] and solver.loss_kind == "h1"
-    assert stages[0].name == "adamw" and stages[0].steps == 12500
-    assert stages[0].schedule["name"] == "onecycle" and stages[0].time_limit == 2700
-    assert stages[0].options == {"lr": 1e-3, "weight_decay": 1e-4}
+    assert (solver.channels, solver.layers, solver.smoothing) == (16, 4, [1, 1, 1, 2, 2])
+    assert solver.loss_kind == "h1" and solver.x_train.shape == (8, 1, 64, 64)
+    assert str(trainer.dtype) == "torch.float32"
 
 
-def test_experiment_trains_and_reports_test_error(tmp_path):
-    cfg = composed(tmp_path, ["model.n_train=8", "model.n_test=2", "model.channels=4",
-                              "model.layers=1", "model.progress=false",
-                              f"model.cache_dir={tmp_path / 'cache'}",
-                              "optim.stages.0.steps=3", "trainer.progress=false"])
-    problem, solver, _, trainer = build(cfg)
-    metrics = trainer.fit(problem, solver).metrics()
+@pytest.mark.parametrize("key, value, path", [
+    ("batch_size", 0, "model.batch_size"),
+    ("loss", "l1", "model.loss"),
+    ("bogus", 1, "model.bogus"),
+])
+def test_bad_model_settings_name_their_key(tmp_path, key, value, path):
+    config = composed([], tmp_path)
+    config["model"][key] = value
+    with pytest.raises(ConfigError) as info:
+        build(validate(config))
+    assert info.value.path == path
+
+
+def test_bad_schedule_names_its_key(tmp_path):
+    config = composed([], tmp_path)
+    config["optim"]["stages"][0]["schedule"] = {"name": "cosine"}
+    with pytest.raises(ConfigError, match="onecycle") as info:
+        validate(config)
+    assert info.value.path == "optim.stages[0].schedule"
+
+
+def test_experiment_run_writes_test_error(tmp_path):
+    config = composed(["model.channels=4", "model.layers=1", "optim.stages.0.steps=3",
+                       "trainer.progress=false", "output.formats=[]", "output.plots=false"],
+                      tmp_path)
+    train_run(config, tmp_path / "run")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert {"rel_l2", "rel_h1", "max_abs_err", "wall_time_s", "steps"} <= set(metrics)
     assert 0 < metrics["rel_l2"] < 10 and metrics["steps"] == 3
-    assert len(list((tmp_path / "cache").glob("darcy64-*.npz"))) == 1
+    assert len(list((tmp_path / "c").glob("darcy64-*.npz"))) == 1
