@@ -35,7 +35,7 @@ CASES = [  # key set, value, key path reported, text that must be in the message
     ("problem.k", True, "problem.k", "expected an integer"),
     ("problem.name", "nope", "problem.name", "allowed: burgers, convection"),
     ("model.name", "torch.nn.Linear", "model.name",
-     "unknown solver 'torch.nn.Linear'; allowed: pinn"),
+     "unknown solver 'torch.nn.Linear'; allowed: mgno, pinn"),
     ("model._target_", "os.system", "model._target_", "unknown key"),
     ("optim.stages.0.name", "adamm", "optim.stages[0].name", "allowed: adam, adamw, lbfgs, sgd"),
     ("optim.stages.0.lr", "1e-3", "optim.stages[0].lr", "write 1.0e-3"),
