@@ -336,7 +336,14 @@ class GPSpectral(Solver):
         return condition.weight * len(self.grid) / count
 
     def loss(self):
-        step = self._step()
+        try:
+            step = self._step()
+        except torch.linalg.LinAlgError:
+            # A trial point of a line search can make a kernel matrix indefinite (a huge
+            # length scale at frequency 0): a non-finite loss makes L-BFGS step back, and
+            # first-order stages stop with the trainer's divergence message.
+            nan = torch.full((), math.nan, dtype=self.dtype, device=self.device)
+            return nan + 0 * sum(p.sum() for p in self.parameters()), {}
         total = sum(0.5 * (step.kron[o].quad(step.values[o]) + step.kron[o].logdet())
                     for o in self.problem.outputs)
         terms = {}
