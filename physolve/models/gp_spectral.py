@@ -25,7 +25,7 @@ Three choices differ from the paper's code by default, each for a measured reaso
 which makes the prior term |Z|^2 / 2 and the problem far better conditioned for quasi-Newton
 steps; the mixture starts around the peaks of the periodogram of the residual at U = 0 (for
 a linear problem, the forcing), where the paper spreads it evenly over [0, max_freq]; and the
-likelihood precisions are fixed (noise), because learned ones make the objective unbounded
+likelihood precisions are fixed relative to each term's scale (noise), because learned ones make the objective unbounded
 below (tau -> inf as a residual -> 0) and the final iterate drifts away from the best one.
 The paper's choices are one argument away: parametrization="values", init="spread",
 noise=None.
@@ -100,8 +100,11 @@ class GPSpectral(Solver):
     max_freq: top of the "spread" frequencies, cycles per unit (one, or one per input).
     lengthscale: initial envelope length scale (one, or one per input).
     jitter: added to each K_k's diagonal, relative to the kernel's variance phi(0).
-    noise: standard deviation of the Gaussian likelihoods (tau_t = 1 / noise^2), or None to
-        learn each precision in the log domain (the paper).
+    noise: standard deviation of the Gaussian likelihoods relative to each term's scale, the
+        RMS of its residual at U = 0 (the forcing of a PDE term, the target of a condition;
+        1 where that is 0): tau_t = 1 / (noise * scale_t)^2. The residual is then resolved to
+        about that fraction of the forcing whatever the problem's units; it trades accuracy
+        against conditioning. None: learn each precision in the log domain (the paper).
     weights: likelihood weights by term name ("pde", "pde0", ..., condition names). By default
         a condition's weight is its `weight` times (number of grid nodes) / (its residual
         count), so the PDE and each condition carry comparable evidence (1D: 400 nodes and 2
@@ -117,7 +120,7 @@ class GPSpectral(Solver):
                  nu: float = 2.5, n_components: int = 30, init: str = "spectrum",
                  max_freq: float | Sequence[float] = 20.0,
                  lengthscale: float | Sequence[float] = 1.0, jitter: float = 1e-6,
-                 noise: float | None = 1.0, weights: dict[str, float] | None = None,
+                 noise: float | None = 1e-4, weights: dict[str, float] | None = None,
                  parametrization: str = "whitened", precision: str | None = "float64"):
         for key, val, allowed in [("kernel", kernel, ENVELOPES), ("init", init, INITS),
                                   ("parametrization", parametrization, PARAMETRIZATIONS)]:
@@ -178,12 +181,16 @@ class GPSpectral(Solver):
         self.module.to(dtype=self.dtype, device=self.device)
         self._setup_conditions()
         with torch.no_grad():
-            names = list(self.residuals())
-        log_tau = 0.0 if self.noise is None else -2 * math.log(self.noise)
-        for n in names:
+            at_zero = self.residuals()           # U = 0 at every free node
+        self.scales = {}
+        for n, r in at_zero.items():
+            rms = float(r.square().mean().sqrt())
+            self.scales[n] = rms if rms > 0 else 1.0
+            log_tau = -2 * math.log((self.noise or 1.0) * self.scales[n])
             self.log_precision[n] = nn.Parameter(
                 torch.tensor(log_tau, dtype=self.dtype, device=self.device),
                 requires_grad=self.noise is None)
+        names = list(at_zero)
         unknown = [k for k in self.weights if k not in names and k != "pde"]
         if unknown:
             raise ValueError(f"gp_spectral: loss weights for unknown terms {unknown}; terms are "
