@@ -102,7 +102,7 @@ class GPSpectral(Solver):
     jitter: added to each K_k's diagonal, relative to the kernel's variance phi(0).
     noise: standard deviation of the Gaussian likelihoods relative to each term's scale, the
         RMS of its residual at U = 0 (the forcing of a PDE term, the target of a condition;
-        1 where that is 0): tau_t = 1 / (noise * scale_t)^2. The residual is then resolved to
+        1 where that vanishes): tau_t = 1 / (noise * scale_t)^2. The residual is then resolved to
         about that fraction of the forcing whatever the problem's units; it trades accuracy
         against conditioning. None: learn each precision in the log domain (the paper).
     weights: likelihood weights by term name ("pde", "pde0", ..., condition names). By default
@@ -182,11 +182,13 @@ class GPSpectral(Solver):
         self._setup_conditions()
         with torch.no_grad():
             at_zero = self.residuals()           # U = 0 at every free node
-        self.scales = {}
-        for n, r in at_zero.items():
-            rms = float(r.square().mean().sqrt())
-            self.scales[n] = rms if rms > 0 else 1.0
-            log_tau = -2 * math.log((self.noise or 1.0) * self.scales[n])
+        rms = {n: float(r.square().mean().sqrt()) for n, r in at_zero.items()}
+        # A term whose residual vanishes at U = 0 (zero boundary values; round-off such as
+        # sin(2 pi k) counts as zero) has no scale of its own: it gets 1, the output's units.
+        floor = 1e-8 * max(rms.values(), default=0.0)
+        self.scales = {n: v if v > floor and v > 0 else 1.0 for n, v in rms.items()}
+        for n, scale in self.scales.items():
+            log_tau = -2 * math.log((self.noise or 1.0) * scale)
             self.log_precision[n] = nn.Parameter(
                 torch.tensor(log_tau, dtype=self.dtype, device=self.device),
                 requires_grad=self.noise is None)

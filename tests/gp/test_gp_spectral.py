@@ -77,3 +77,64 @@ def _fit(problem, stages, **kw):
     solution = Trainer(stages, dtype="float64", metrics_every=0, progress=False).fit(problem,
                                                                                      solver)
     return solver, solution.metrics()["rel_l2"]
+
+
+def test_log_weights_prune_the_mixture_to_the_target_frequency():
+    """u = sin(6 x): of six components at fixed frequencies 0, f0, 2 f0, ..., 5 f0 (equal
+    initial weights), the one at f0 = 6 / (2 pi) takes nearly all the weight. (A loose
+    likelihood, noise 5e-2: with the default 1e-4 the likelihood dominates the objective and
+    300 steps move the weights little; docs/gp_spectral.md.)"""
+    from physolve.optim.lbfgs import LBFGS
+    from physolve.train.metrics import reference_metrics
+
+    f0 = 6.0 / (2 * math.pi)
+    problem = problems.get("poisson1d_sin")(k=6.0, hard=True)
+    solver = _solver(problem, grid=64, init="spread", n_components=6, max_freq=5 * f0,
+                     noise=5e-2)
+    kernel = solver.kernels["u"][0]
+    torch.testing.assert_close(kernel.freq[1], torch.tensor(f0, dtype=torch.float64))
+    kernel.freq.requires_grad_(False)
+    optimizer = LBFGS(solver.parameters())
+
+    def closure():
+        optimizer.zero_grad()
+        total, _ = solver.loss()
+        total.backward()
+        return total
+
+    for _ in range(300):
+        optimizer.step(closure)
+    share = kernel.log_weight.exp().detach()
+    share = share / share.sum()
+    assert share[1] > 0.85, share
+    assert float(torch.cat([share[:1], share[2:]]).max()) < 0.06, share  # were 1/6 each
+    assert reference_metrics(solver, problem)["rel_l2"] < 1e-2
+
+
+@pytest.mark.parametrize("name, args, grid, bound", [
+    ("poisson2d_sin", {"k": 3.0, "hard": True}, 24, 1e-2),       # Kronecker, 2D
+    ("poisson2d_sin", {"k": 3.0}, 24, 2e-2),                     # soft boundary values
+    ("allen_cahn1d", {"a": 1.0, "k": 5.0, "hard": True}, 64, 1e-2),  # nonlinear residual
+])
+def test_solves_linear_and_nonlinear_problems(name, args, grid, bound):
+    _, err = _fit(problems.get(name)(**args), ["lbfgs:300"], grid=grid)
+    assert err < bound
+
+
+def test_rejects_domains_other_than_boxes():
+    problem = Problem(Disk((0, 0), 1), lambda f: f.u.xx + f.u.yy, inputs="x y", outputs="u",
+                      conditions=[Dirichlet(0.0)])
+    with pytest.raises(ValueError, match="not a box"):
+        _solver(problem, grid=8)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"kernel": "rbf"}, "unknown kernel 'rbf'; choose one of"),
+    ({"init": "random"}, "unknown init"), ({"parametrization": "raw"}, "unknown parametrization"),
+    ({"noise": -1.0}, "noise must be"), ({"jitter": 0}, "jitter must be"),
+    ({"n_components": 1}, "n_components"), ({"grid": 2}, "at least 3 nodes"),
+    ({"grid": [8, 8]}, "grid needs one value or 1"), ({"weights": {"wall": 1.0}}, "unknown terms"),
+])
+def test_bad_arguments_name_the_field(kw, match):
+    with pytest.raises(ValueError, match=match):
+        _solver(problems.get("poisson1d_sin")(k=2.0), **kw)
