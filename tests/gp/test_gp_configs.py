@@ -39,3 +39,14 @@ def test_gp_run_writes_metrics(tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["steps"] == 40 and metrics["status"] == "completed"
     assert metrics["rel_l2"] < 0.9          # it starts at 1 (U = 0); accuracy: test_gp_spectral
+
+
+def test_model_config_states_the_solver_defaults():
+    import inspect
+
+    from physolve.models import GPSpectral
+
+    config = OmegaConf.to_container(OmegaConf.load(config_dir() / "model" / "gp_spectral.yaml"))
+    defaults = {k: p.default for k, p in inspect.signature(GPSpectral).parameters.items()}
+    assert config.pop("name") == "gp_spectral"
+    assert config == defaults
