@@ -138,3 +138,12 @@ def test_rejects_domains_other_than_boxes():
 def test_bad_arguments_name_the_field(kw, match):
     with pytest.raises(ValueError, match=match):
         _solver(problems.get("poisson1d_sin")(k=2.0), **kw)
+
+
+def test_inverse_problem_in_space_time():
+    """u_t = kappa u_xx on a space-time box: initial values on the first time slice, Dirichlet
+    values on the x faces, scattered observations through the kernel rows, kappa learned."""
+    problem = problems.get("inverse_diffusion")(n_obs=100)
+    solver, err = _fit(problem, ["lbfgs:150"], grid=16, init="spread", max_freq=2.0)
+    assert err < 1e-2
+    assert solver.unknown_values()["kappa"] == pytest.approx(0.1, rel=2e-2)
