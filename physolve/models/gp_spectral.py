@@ -20,15 +20,16 @@ PDE residual at every grid node and each condition's residual at its grid nodes
 through per-axis Cholesky factors (kron.py), and on the uniform grid each per-axis matrix is
 Toeplitz, so the kernel is evaluated at the 2n - 1 lags only.
 
-Three choices differ from the paper's code by default, each for a measured reason
-(docs/gp_spectral.md): U is parametrised whitened, U = (kron L_k) Z with K_k = L_k L_k^T,
-which makes the prior term |Z|^2 / 2 and the problem far better conditioned for quasi-Newton
-steps; the mixture starts around the peaks of the periodogram of the residual at U = 0 (for
-a linear problem, the forcing), where the paper spreads it evenly over [0, max_freq]; and the
-likelihood precisions are fixed relative to each term's scale (noise), because learned ones make the objective unbounded
-below (tau -> inf as a residual -> 0) and the final iterate drifts away from the best one.
-The paper's choices are one argument away: parametrization="values", init="spread",
-noise=None.
+Three choices differ from the paper's code by default (docs/gp_spectral.md has the
+measurements): U is parametrised whitened, U = (kron L_k) Z with K_k = L_k L_k^T, so the
+prior term is |Z|^2 / 2 -- it converges where training U fails on the small, low-frequency
+cases of the tests, while training U (the paper) converges faster on the high-frequency
+cases, whose configs select it; the mixture starts around the peaks of the periodogram of the
+residual at U = 0 (for a linear problem, the forcing), where the paper spreads it evenly over
+[0, max_freq]; and the likelihood precisions are fixed relative to each term's scale (noise),
+because learned ones make the objective unbounded below (tau -> inf as a residual -> 0) and
+the final iterate drifts away from the best one. The paper's choices are one argument away:
+parametrization="values", init="spread", noise=None.
 """
 from __future__ import annotations
 
