@@ -158,10 +158,11 @@ def write_table(path: Path):
         "",
         "Exact solutions on [0, 2 pi] (per axis): 1D Poisson sin(100 x) and x sin(200 x), 2D "
         "Poisson sin(100 x) sin(100 y), stationary 1D Allen-Cahn with u = sin(6 x) cos(100 x). "
-        "Dirichlet values hard for the GP, hard or soft (a penalty) for the PINN as labelled. Both solvers in float64; GP-HM: 30 Matern-5/2 x cosine "
-        "components per axis, L-BFGS (a step cap, see the command); PINN: Adam (2000 steps, lr "
-        "1e-3) then L-BFGS. rel. L2 of the final iterate against "
-        "the exact solution on a fine test grid.",
+        "Dirichlet values hard for the GP, hard or soft (a penalty) for the PINN as labelled. "
+        "Both solvers in float64; GP-HM: 30 Matern-5/2 x cosine components per axis, grid "
+        "values trained directly (values) or whitened as labelled, L-BFGS (a step cap, see the "
+        "command); PINN: Adam (2000 steps, lr 1e-3) then L-BFGS. rel. L2 of the final iterate "
+        "against the exact solution on a fine test grid.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, shared. The budget is per "
         "run, in wall or CPU time of the process (set-up included); the load average (1 min) "
