@@ -91,7 +91,8 @@ def run_case(case: str, solver_name: str, args) -> dict:
     problem = ps.problems.get(case)(**pargs, hard=hard)
     if solver_name == "gp":
         gargs = {**gargs, **json.loads(args.gp_args)}
-        solver, label = GPSpectral(**gargs), f"GP-HM, grid {gargs['grid']}, {gargs['parametrization']}"
+        solver = GPSpectral(**gargs)
+        label = f"GP-HM, grid {gargs['grid']}, {gargs['parametrization']}"
     else:
         solver = PINN(width=args.pinn_width, depth=args.pinn_depth, **nargs)
         label = (f"PINN {args.pinn_depth}x{args.pinn_width} tanh, {nargs['n_interior']} points, "
