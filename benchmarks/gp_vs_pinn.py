@@ -122,7 +122,7 @@ def _cost_worker(case, grid, threads, queue):
     torch.set_num_threads(threads)
     pargs = CASES[case][0]
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    solver = GPSpectral(grid=grid)
+    solver = GPSpectral(**{**CASES[case][1], "grid": grid})
     solver.setup(ps.problems.get(case)(**pargs, hard=True))
     times = []
     for _ in range(5):
