@@ -4,10 +4,11 @@
 On a grid, a field is a tensor of the grid's shape and d^a/dx_k^a is a matrix D_k^(a) acting
 along axis k, so a mixed derivative d^(a+b)/dx^a dy^b is (D_x^(a) kron D_y^(b)) vec(U): one
 small matrix product per differentiated axis (see kron.py). Where the matrices come from is
-the solver's business: closed-form kernel derivatives times K^-1 for the GP solver, stencils
-for finite differences. Residuals see the usual interface; the point shape is the grid's.
+the solver's business (closed-form kernel derivatives times K^-1 for the GP solver). Local
+finite-difference stencils are grid_backend.GridBackend's job; this backend is for dense
+per-axis operators. Residuals see the usual interface; the point shape is the grid's.
 
-`NodeBackend` restricts a grid backend to some of its nodes (boundary nodes for conditions),
+`NodeBackend` restricts a kernel backend to some of its nodes (boundary nodes for conditions),
 and `RowBackend` evaluates a kernel expansion u(x) = sum_i k(x, x_i) a_i of a product kernel at
 scattered points (rows of per-axis kernel matrices against the coefficients; kron_rows).
 """
