@@ -105,8 +105,8 @@ def run_case(case: str, solver_name: str, args) -> dict:
     load0 = os.getloadavg()[0]
     t_wall, t_cpu = time.perf_counter(), time.process_time()
     try:
-        trainer.fit(problem, solver)
-        status = "steps done"
+        solution = trainer.fit(problem, solver)
+        status = solution.stages[-1]["reason"]      # step cap, or why L-BFGS stopped
     except OutOfTime:
         status = "budget used"
     wall, cpu = time.perf_counter() - t_wall, time.process_time() - t_cpu
