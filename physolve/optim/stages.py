@@ -9,10 +9,11 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from .batch_size import NormTest
 from .registry import optimizers
 
 # Keys of a stage that the trainer interprets; everything else goes to the optimizer.
-STAGE_KEYS = ("name", "steps", "tol", "time_limit", "decay", "resample")
+STAGE_KEYS = ("name", "steps", "tol", "time_limit", "decay", "resample", "batch")
 
 
 @dataclass
@@ -25,6 +26,9 @@ class Stage:
     decay: the learning rate falls exponentially to lr * decay by the end of the stage.
     resample: draw new collocation points during this stage (default: only for optimizers
         that take no closure; a line search needs a fixed objective).
+    batch: options of the adaptive batch-size schedule (physolve.optim.batch_size.NormTest:
+        eta, every, groups, ...); a mapping turns it on for any optimizer, False turns off the
+        schedule an optimizer brings (adadagrad).
     options: keyword arguments for the optimizer (lr, history_size, ...).
     """
 
@@ -34,6 +38,7 @@ class Stage:
     time_limit: float | None = None
     decay: float = 1.0
     resample: bool | None = None
+    batch: Mapping | bool | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -45,6 +50,10 @@ class Stage:
             raise ValueError(f"stage '{self.name}': decay must be in (0, 1], got {self.decay}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ValueError(f"stage '{self.name}': time_limit must be > 0 seconds")
+        if not (self.batch is None or isinstance(self.batch, (bool, Mapping))):
+            raise ValueError(f"stage '{self.name}': batch must be a mapping of NormTest options "
+                             f"or false, got {self.batch!r}")
+        self.batch_schedule()  # bad schedule options fail here
 
     @property
     def spec(self):
@@ -53,6 +62,17 @@ class Stage:
     @property
     def resamples(self) -> bool:
         return (not self.spec.closure) if self.resample is None else bool(self.resample)
+
+    def batch_schedule(self):
+        """A fresh batch-size schedule for this stage, or None."""
+        if self.batch is False or (self.batch is None and self.spec.batch_schedule is None):
+            return None
+        factory = self.spec.batch_schedule or NormTest
+        options = dict(self.batch) if isinstance(self.batch, Mapping) else {}
+        try:
+            return factory(**options)
+        except TypeError as err:
+            raise ValueError(f"stage '{self.name}': bad batch options {options}: {err}") from None
 
     def __str__(self) -> str:
         return f"{self.name}:{self.steps}"

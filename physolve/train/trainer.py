@@ -101,6 +101,7 @@ class Trainer:
         if stage.decay < 1 and stage.steps > 0:
             gamma = stage.decay ** (1.0 / stage.steps)
             scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)
+        batch_schedule = stage.batch_schedule()
         for cb in callbacks:
             cb.on_stage_start(state, optimizer)
         t_stage = time.perf_counter()
@@ -113,10 +114,11 @@ class Trainer:
             for k in range(stage.steps):
                 if (stage.resamples and self.resample_every and state.step > 0
                         and state.step % self.resample_every == 0):
-                    state.round += 1
-                    solver.resample(state.round)
-                    if hasattr(optimizer, "refresh"):
-                        optimizer.refresh()
+                    self._resample(state, optimizer)
+                if batch_schedule is not None:
+                    growth = batch_schedule(solver, k)
+                    if growth is not None and solver.scale_points(growth):
+                        self._resample(state, optimizer)
                 loss = self._step(stage, optimizer, state)
                 if scheduler is not None:
                     scheduler.step()
@@ -159,20 +161,33 @@ class Trainer:
             print(f"stage {stage}: {state.stage_step} steps, {reason}", file=sys.stderr)
         return summary, good
 
+    @staticmethod
+    def _resample(state: TrainState, optimizer) -> None:
+        state.round += 1
+        state.solver.resample(state.round)
+        if hasattr(optimizer, "refresh"):
+            optimizer.refresh()
+
     def _step(self, stage: Stage, optimizer, state: TrainState) -> float:
         solver = state.solver
+        spec = stage.spec
+        if spec.residuals:  # Gauss-Newton type: the optimizer differentiates the residuals
+            return float(optimizer.step(solver.residual_vector))
 
         def closure():
-            optimizer.zero_grad(set_to_none=False)
+            # A gradient that carries its graph must not be zeroed in place.
+            optimizer.zero_grad(set_to_none=spec.create_graph)
             total, terms = solver.loss()
-            total.backward()
+            total.backward(create_graph=spec.create_graph)
             state.last_terms = {k: v.detach() for k, v in terms.items()}
             return total
 
-        if stage.spec.closure:
+        if spec.closure:
             return float(optimizer.step(closure))
         total = closure()
         optimizer.step()
+        if spec.create_graph:  # free the graph held by the gradients
+            optimizer.zero_grad(set_to_none=True)
         return float(total.detach())
 
     @staticmethod
