@@ -5,6 +5,7 @@ import copy
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -178,7 +179,10 @@ class Trainer:
             # A gradient that carries its graph must not be zeroed in place.
             optimizer.zero_grad(set_to_none=spec.create_graph)
             total, terms = solver.loss()
-            total.backward(create_graph=spec.create_graph)
+            with warnings.catch_warnings():
+                # The reference cycle it warns about is broken after the step (grads set to None).
+                warnings.filterwarnings("ignore", message="Using backward.. with create_graph")
+                total.backward(create_graph=spec.create_graph)
             state.last_terms = {k: v.detach() for k, v in terms.items()}
             return total
 
