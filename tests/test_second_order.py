@@ -1,4 +1,5 @@
 """Dense quasi-Newton methods, Levenberg-Marquardt and the shared line search."""
+import copy
 import math
 
 import pytest
@@ -144,3 +145,31 @@ def test_levenberg_marquardt_memory_limit():
     opt = LevenbergMarquardt([theta], max_memory=100)
     with pytest.raises(MemoryError, match="3 parameters"):
         opt.step(residual)
+
+
+@pytest.mark.parametrize("make", [lambda p: LBFGS(p), lambda p: DenseQuasiNewton(p)])
+def test_state_dict_round_trip_continues_the_same_iteration(make):
+    A, b = spd_problem(8, seed=2)
+
+    def fresh():
+        z = torch.zeros(8, dtype=torch.float64, requires_grad=True)
+        return z, make([z])
+
+    def closure_for(z, opt):
+        def closure():
+            opt.zero_grad()
+            f = 0.5 * z @ A @ z - b @ z
+            f.backward()
+            return f
+        return closure
+
+    z1, opt1 = fresh()
+    for _ in range(3):
+        opt1.step(closure_for(z1, opt1))
+    z2, opt2 = fresh()
+    with torch.no_grad():
+        z2.copy_(z1)
+    opt2.load_state_dict(copy.deepcopy(opt1.state_dict()))  # as a checkpoint would
+    opt1.step(closure_for(z1, opt1))
+    opt2.step(closure_for(z2, opt2))
+    torch.testing.assert_close(z2.detach(), z1.detach(), atol=0, rtol=0)

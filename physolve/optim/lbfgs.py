@@ -40,7 +40,11 @@ class LBFGS(QuasiNewton):
         super().__init__(params, lr=lr, c1=c1, c2=c2, tolerance_grad=tolerance_grad,
                          tolerance_change=tolerance_change, max_ls=max_ls,
                          approx_wolfe=approx_wolfe, history_size=history_size)
-        self._pairs = self._flat_state().setdefault("pairs", {"s": [], "y": [], "rho": []})
+
+    @property
+    def _pairs(self) -> dict:
+        """Curvature pairs, kept in the optimizer state (so state_dict round-trips them)."""
+        return self._flat_state().setdefault("pairs", {"s": [], "y": [], "rho": []})
 
     def _has_curvature(self) -> bool:
         return bool(self._pairs["s"])
