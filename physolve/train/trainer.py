@@ -43,6 +43,15 @@ class TrainState:
     problem: object = None
     trainer: "Trainer | None" = None
     last_terms: dict = field(default_factory=dict)
+    # Read by checkpoints (physolve.train.checkpoint): the running stage's optimizer and
+    # scheduler, seconds spent in it, whether this step ends it, and the Solution being built.
+    optimizer: object = None
+    scheduler: object = None
+    stage_time: float = 0.0
+    stage_done: bool = False
+    solution: object = None
+    # Optimizer and scheduler states restored from a checkpoint, for the stage resumed.
+    resumed: dict = field(default_factory=dict)
 
 
 class Trainer:
@@ -83,21 +92,29 @@ class Trainer:
         self.callbacks = list(callbacks)
 
     # ------------------------------------------------------------------------------------------
-    def fit(self, problem, solver) -> Solution:
+    def fit(self, problem, solver, resume: dict | None = None) -> Solution:
+        """Train `solver` on `problem`. `resume`: a checkpoint (physolve.train.checkpoint) of
+        this run to continue from; the result is then the same as an uninterrupted run's."""
         history = History()
         callbacks = [history, *self.callbacks]
         state = TrainState(solver=solver, problem=problem, trainer=self)
         solver.setup(problem, dtype=self.dtype, device=self.device, seed=self.seed)
-        solution = Solution(problem, solver, history.records)
+        solution = state.solution = Solution(problem, solver, history.records)
+        if resume is not None:
+            from .checkpoint import restore
+            restore(resume, state)
         for cb in callbacks:
             cb.on_fit_start(state)
-        t_start = self.clock()
-        good = copy.deepcopy(solver.state_dict())
+        t_start = self.clock() - state.elapsed
+        good = (state.step, copy.deepcopy(solver.state_dict()))
         for state.stage_index, stage in enumerate(self.stages):
+            if state.stage_index < len(solution.stages):
+                continue  # completed before the run was resumed
             summary, good = self._run_stage(stage, state, callbacks, solution, good, t_start)
             solution.stages.append(summary)
             for cb in callbacks:
                 cb.on_stage_end(state, summary)
+            state.stage_step, state.stage_time = 0, 0.0
         state.elapsed = solution.wall_time = self.clock() - t_start
         for cb in callbacks:
             cb.on_fit_end(state, solution)
@@ -110,17 +127,23 @@ class Trainer:
         if stage.decay < 1 and stage.steps > 0:
             gamma = stage.decay ** (1.0 / stage.steps)
             scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)
+        state.optimizer, state.scheduler = optimizer, scheduler
+        if state.resumed:  # continuing this stage from a checkpoint
+            optimizer.load_state_dict(state.resumed["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(state.resumed["scheduler"])
+            state.resumed = {}
         batch_schedule = stage.batch_schedule()
         for cb in callbacks:
             cb.on_stage_start(state, optimizer)
-        t_stage = self.clock()
+        t_stage = self.clock() - state.stage_time
         reason = f"step budget of {stage.steps} reached"
-        bar = tqdm(total=stage.steps, desc=f"{stage.name}", disable=not self.progress,
-                   file=sys.stderr, mininterval=1.0, leave=True, dynamic_ncols=True)
-        state.stage_step = 0
+        bar = tqdm(total=stage.steps, initial=state.stage_step, desc=f"{stage.name}",
+                   disable=not self.progress, file=sys.stderr, mininterval=1.0, leave=True,
+                   dynamic_ncols=True)
         loss = math.nan
         with bar:
-            for k in range(stage.steps):
+            for k in range(state.stage_step, stage.steps):
                 if (stage.resamples and self.resample_every and state.step > 0
                         and state.step % self.resample_every == 0):
                     self._resample(state, optimizer)
@@ -134,18 +157,9 @@ class Trainer:
                 state.step += 1
                 state.stage_step = k + 1
                 state.elapsed = self.clock() - t_start
+                state.stage_time = self.clock() - t_stage
                 if not math.isfinite(loss):
-                    solver.load_state_dict(good)
-                    solution.status = "diverged"
-                    solution.wall_time = state.elapsed
-                    terms = {k_: float(v) for k_, v in state.last_terms.items()}
-                    bad = [k_ for k_, v in terms.items() if not math.isfinite(v)]
-                    raise TrainingDiverged(
-                        f"loss became {loss} at step {k + 1} of stage '{stage}' "
-                        f"(non-finite terms: {bad or 'total only'}); parameters restored to "
-                        f"the last good state at step {state.step - 1 - (k % max(self.metrics_every, 1))}."
-                        " Lower the learning rate, use float64, or check the residual for "
-                        "divisions by zero.", solution)
+                    self._diverged(state, stage, loss, good, solution)
                 record = {"stage": stage.name, "step": state.step, "loss": loss}
                 for cb in callbacks:
                     cb.on_step(state, record)
@@ -157,7 +171,10 @@ class Trainer:
                         cb.on_metrics(state, record)
                     bar.set_postfix({k_: f"{v:.3g}" for k_, v in record.items()
                                      if k_ in ("loss", "rel_l2")}, refresh=False)
-                    good = copy.deepcopy(solver.state_dict())
+                    good = (state.step, copy.deepcopy(solver.state_dict()))
+                state.stage_done = bool(last or stop)
+                for cb in callbacks:
+                    cb.on_step_end(state)
                 bar.update(1)
                 if stop:
                     reason = stop
@@ -176,6 +193,20 @@ class Trainer:
         state.solver.resample(state.round)
         if hasattr(optimizer, "refresh"):
             optimizer.refresh()
+
+    @staticmethod
+    def _diverged(state: TrainState, stage: Stage, loss: float, good, solution):
+        """Restore the last good parameters and stop with a message that says what to try."""
+        good_step, good_state = good
+        state.solver.load_state_dict(good_state)
+        solution.status = "diverged"
+        solution.wall_time = state.elapsed
+        bad = [k for k, v in state.last_terms.items() if not math.isfinite(float(v))]
+        raise TrainingDiverged(
+            f"loss became {loss} at step {state.stage_step} of stage '{stage}' (non-finite "
+            f"terms: {bad or 'none; the total only'}); parameters restored to the last good "
+            f"state, from step {good_step}. Lower the learning rate, use float64, or check the "
+            "residual for divisions by zero.", solution)
 
     def _step(self, stage: Stage, optimizer, state: TrainState) -> float:
         solver = state.solver
