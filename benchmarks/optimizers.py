@@ -77,7 +77,9 @@ def run(problem_name: str, stages: list[dict], budget: float, clock: str, seed: 
             status, history, stage_info = "diverged", err.solution.history, err.solution.stages
         except MemoryError as err:
             return {"stages": stages, "status": f"refused: {err}", "history": [], "wall": 0.0}
-    curve = [(r["time"], r["rel_l2"]) for r in history if "rel_l2" in r and r["time"] <= budget]
+    # Records within the budget, and the one at the stop (a step may end just past it).
+    curve = [(r["time"], r["rel_l2"]) for r in history if "rel_l2" in r]
+    curve = [c for c in curve if c[0] <= budget] + [c for c in curve if c[0] > budget][:1]
     return {"stages": stages, "status": status, "history": curve,
             "reasons": [s.get("reason") for s in stage_info],
             "wall": time.perf_counter() - t0}
