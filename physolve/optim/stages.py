@@ -11,9 +11,10 @@ from typing import Any, Mapping, Sequence
 
 from .batch_size import NormTest
 from .registry import optimizers
+from .schedules import schedule_spec
 
 # Keys of a stage that the trainer interprets; everything else goes to the optimizer.
-STAGE_KEYS = ("name", "steps", "tol", "time_limit", "decay", "resample", "batch")
+STAGE_KEYS = ("name", "steps", "tol", "time_limit", "decay", "resample", "schedule", "batch")
 
 
 @dataclass
@@ -26,6 +27,8 @@ class Stage:
     decay: the learning rate falls exponentially to lr * decay by the end of the stage.
     resample: draw new collocation points during this stage (default: only for optimizers
         that take no closure; a line search needs a fixed objective).
+    schedule: a learning-rate schedule from physolve.optim.schedules, by name or as a mapping
+        {name: onecycle, pct_start: 0.3, ...}; `decay` is the same as {name: exponential}.
     batch: options of the adaptive batch-size schedule (physolve.optim.batch_size.NormTest:
         eta, every, groups, ...); a mapping turns it on for any optimizer, False turns off the
         schedule an optimizer brings (adadagrad).
@@ -38,6 +41,7 @@ class Stage:
     time_limit: float | None = None
     decay: float = 1.0
     resample: bool | None = None
+    schedule: str | dict | None = None
     batch: Mapping | bool | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -50,6 +54,10 @@ class Stage:
             raise ValueError(f"stage '{self.name}': decay must be in (0, 1], got {self.decay}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ValueError(f"stage '{self.name}': time_limit must be > 0 seconds")
+        if self.schedule is not None and self.decay < 1:
+            raise ValueError(f"stage '{self.name}': give either decay or schedule, not both")
+        self.schedule = schedule_spec(self.schedule if self.decay == 1
+                                      else {"name": "exponential", "decay": self.decay})
         if not (self.batch is None or isinstance(self.batch, (bool, Mapping))):
             raise ValueError(f"stage '{self.name}': batch must be a mapping of NormTest options "
                              f"or false, got {self.batch!r}")

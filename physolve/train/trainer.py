@@ -12,6 +12,7 @@ from typing import Sequence
 import torch
 from tqdm.auto import tqdm
 
+from ..optim.schedules import build_schedule
 from ..optim.stages import Stage, parse_stages
 from .callbacks import Callback, History
 from .metrics import reference_metrics
@@ -123,10 +124,7 @@ class Trainer:
     def _run_stage(self, stage: Stage, state: TrainState, callbacks, solution, good, t_start):
         solver = state.solver
         optimizer = stage.spec.create(solver.parameters(), **stage.options)
-        scheduler = None
-        if stage.decay < 1 and stage.steps > 0:
-            gamma = stage.decay ** (1.0 / stage.steps)
-            scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)
+        scheduler = build_schedule(stage.schedule, optimizer, stage.steps)
         state.optimizer, state.scheduler = optimizer, scheduler
         if state.resumed:  # continuing this stage from a checkpoint
             optimizer.load_state_dict(state.resumed["optimizer"])
