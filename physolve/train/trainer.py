@@ -212,6 +212,13 @@ class Trainer:
         if spec.residuals:  # Gauss-Newton type: the optimizer differentiates the residuals
             return float(optimizer.step(solver.residual_vector))
 
+        # Gradients go to the optimizer's parameters only: the collocation points also require
+        # grad (for the PDE's derivatives), and a gradient accumulated into them is wasted work
+        # and, with create_graph, a graph kept alive from step to step by the reference cycle
+        # point -> grad -> graph -> point, which nothing would ever break.
+        params = [p for group in optimizer.param_groups for p in group["params"]
+                  if p.requires_grad]
+
         def closure():
             # A gradient that carries its graph must not be zeroed in place.
             optimizer.zero_grad(set_to_none=spec.create_graph)
@@ -219,7 +226,7 @@ class Trainer:
             with warnings.catch_warnings():
                 # The reference cycle it warns about is broken after the step (grads set to None).
                 warnings.filterwarnings("ignore", message="Using backward.. with create_graph")
-                total.backward(create_graph=spec.create_graph)
+                total.backward(create_graph=spec.create_graph, inputs=params)
             state.last_terms = {k: v.detach() for k, v in terms.items()}
             return total
 
