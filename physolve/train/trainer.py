@@ -5,6 +5,7 @@ import copy
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -17,6 +18,9 @@ from .callbacks import Callback, History
 from .metrics import reference_metrics
 from .precision import resolve_device, resolve_dtype
 from .solution import Solution
+
+
+CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
 
 
 class TrainingDiverged(RuntimeError):
@@ -64,11 +68,13 @@ class Trainer:
         allow it (first-order ones by default).
     progress: show a tqdm bar per stage.
     callbacks: physolve.train.callbacks.Callback instances.
+    clock: "wall" (elapsed time) or "process" (CPU time of this process: with one thread, the
+        time a quiet machine would take, so time limits and timings hold on a shared machine).
     """
 
     def __init__(self, stages: Sequence = ("adam:1000",), dtype="float32", device="cpu",
                  seed: int | None = 0, metrics_every: int = 100, resample_every: int = 0,
-                 progress: bool = True, callbacks: Sequence[Callback] = ()):
+                 progress: bool = True, callbacks: Sequence[Callback] = (), clock: str = "wall"):
         self.stages: list[Stage] = parse_stages(stages)
         self.dtype = resolve_dtype(dtype)
         self.device = resolve_device(device)
@@ -81,6 +87,9 @@ class Trainer:
         self.metrics_every = metrics_every
         self.resample_every = resample_every
         self.progress = progress
+        if clock not in CLOCKS:
+            raise ValueError(f"clock must be one of {sorted(CLOCKS)}, got {clock!r}")
+        self.clock = CLOCKS[clock]
         self.callbacks = list(callbacks)
 
     # ------------------------------------------------------------------------------------------
@@ -97,7 +106,7 @@ class Trainer:
             restore(resume, state)
         for cb in callbacks:
             cb.on_fit_start(state)
-        t_start = time.perf_counter() - state.elapsed
+        t_start = self.clock() - state.elapsed
         good = (state.step, copy.deepcopy(solver.state_dict()))
         for state.stage_index, stage in enumerate(self.stages):
             if state.stage_index < len(solution.stages):
@@ -107,7 +116,7 @@ class Trainer:
             for cb in callbacks:
                 cb.on_stage_end(state, summary)
             state.stage_step, state.stage_time = 0, 0.0
-        state.elapsed = solution.wall_time = time.perf_counter() - t_start
+        state.elapsed = solution.wall_time = self.clock() - t_start
         for cb in callbacks:
             cb.on_fit_end(state, solution)
         return solution
@@ -122,9 +131,10 @@ class Trainer:
             if scheduler is not None:
                 scheduler.load_state_dict(state.resumed["scheduler"])
             state.resumed = {}
+        batch_schedule = stage.batch_schedule()
         for cb in callbacks:
             cb.on_stage_start(state, optimizer)
-        t_stage = time.perf_counter() - state.stage_time
+        t_stage = self.clock() - state.stage_time
         reason = f"step budget of {stage.steps} reached"
         bar = tqdm(total=stage.steps, initial=state.stage_step, desc=f"{stage.name}",
                    disable=not self.progress, file=sys.stderr, mininterval=1.0, leave=True,
@@ -134,17 +144,18 @@ class Trainer:
             for k in range(state.stage_step, stage.steps):
                 if (stage.resamples and self.resample_every and state.step > 0
                         and state.step % self.resample_every == 0):
-                    state.round += 1
-                    solver.resample(state.round)
-                    if hasattr(optimizer, "refresh"):
-                        optimizer.refresh()
+                    self._resample(state, optimizer)
+                if batch_schedule is not None:
+                    growth = batch_schedule(solver, k)
+                    if growth is not None and solver.scale_points(growth):
+                        self._resample(state, optimizer)
                 loss = self._step(stage, optimizer, state)
                 if scheduler is not None:
                     scheduler.step()
                 state.step += 1
                 state.stage_step = k + 1
-                state.elapsed = time.perf_counter() - t_start
-                state.stage_time = time.perf_counter() - t_stage
+                state.elapsed = self.clock() - t_start
+                state.stage_time = self.clock() - t_stage
                 if not math.isfinite(loss):
                     self._diverged(state, stage, loss, good, solution)
                 record = {"stage": stage.name, "step": state.step, "loss": loss}
@@ -167,12 +178,19 @@ class Trainer:
                     reason = stop
                     break
         summary = {"name": stage.name, "steps": state.stage_step, "reason": reason,
-                   "loss": loss, "seconds": time.perf_counter() - t_stage}
+                   "loss": loss, "seconds": self.clock() - t_stage}
         if hasattr(optimizer, "evaluations"):
             summary["evaluations"] = optimizer.evaluations
         if self.progress:
             print(f"stage {stage}: {state.stage_step} steps, {reason}", file=sys.stderr)
         return summary, good
+
+    @staticmethod
+    def _resample(state: TrainState, optimizer) -> None:
+        state.round += 1
+        state.solver.resample(state.round)
+        if hasattr(optimizer, "refresh"):
+            optimizer.refresh()
 
     @staticmethod
     def _diverged(state: TrainState, stage: Stage, loss: float, good, solution):
@@ -190,27 +208,42 @@ class Trainer:
 
     def _step(self, stage: Stage, optimizer, state: TrainState) -> float:
         solver = state.solver
+        spec = stage.spec
+        if spec.residuals:  # Gauss-Newton type: the optimizer differentiates the residuals
+            return float(optimizer.step(solver.residual_vector))
+
+        # Gradients go to the optimizer's parameters only: the collocation points also require
+        # grad (for the PDE's derivatives), and a gradient accumulated into them is wasted work
+        # and, with create_graph, a graph kept alive from step to step by the reference cycle
+        # point -> grad -> graph -> point, which nothing would ever break.
+        params = [p for group in optimizer.param_groups for p in group["params"]
+                  if p.requires_grad]
 
         def closure():
-            optimizer.zero_grad(set_to_none=False)
+            # A gradient that carries its graph must not be zeroed in place.
+            optimizer.zero_grad(set_to_none=spec.create_graph)
             total, terms = solver.loss()
-            total.backward()
+            with warnings.catch_warnings():
+                # The reference cycle it warns about is broken after the step (grads set to None).
+                warnings.filterwarnings("ignore", message="Using backward.. with create_graph")
+                total.backward(create_graph=spec.create_graph, inputs=params)
             state.last_terms = {k: v.detach() for k, v in terms.items()}
             return total
 
-        if stage.spec.closure:
+        if spec.closure:
             return float(optimizer.step(closure))
         total = closure()
         optimizer.step()
+        if spec.create_graph:  # free the graph held by the gradients
+            optimizer.zero_grad(set_to_none=True)
         return float(total.detach())
 
-    @staticmethod
-    def _stop_reason(stage: Stage, optimizer, loss: float, t_stage: float) -> str | None:
+    def _stop_reason(self, stage: Stage, optimizer, loss: float, t_stage: float) -> str | None:
         if getattr(optimizer, "stop_reason", None):
             return optimizer.stop_reason
         if stage.tol is not None and loss <= stage.tol:
             return f"loss {loss:.3g} below tol={stage.tol:g}"
-        if stage.time_limit is not None and time.perf_counter() - t_stage >= stage.time_limit:
+        if stage.time_limit is not None and self.clock() - t_stage >= stage.time_limit:
             return f"time limit of {stage.time_limit:g} s reached"
         return None
 
