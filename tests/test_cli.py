@@ -71,9 +71,9 @@ def test_multirun_sweeps_a_value(tmp_path, capsys):
 BAD = [  # override, text naming the key and what is allowed
     ("model.widht=3", "model.widht: unknown key; allowed keys: activation"),
     ("model.width=wide", "model.width: expected an integer, got 'wide'"),
-    ("problem=nope", "problem: no config 'nope' in configs/problem/; allowed: burgers"),
-    ("model=nope", "model: no config 'nope' in configs/model/; allowed: mgno, pinn"),
-    ("problem.name=nope", "problem.name: unknown problem 'nope'; allowed: burgers"),
+    ("problem=nope", "problem: no config 'nope' in configs/problem/; allowed: allen_cahn1d, burgers"),
+    ("model=nope", "model: no config 'nope' in configs/model/; allowed: gp_spectral, mgno, pinn"),
+    ("problem.name=nope", "problem.name: unknown problem 'nope'; allowed: allen_cahn1d, burgers"),
     ("optim.stages.0.name=adamm", "optim.stages[0].name: unknown optimizer 'adamm'; allowed: adabelief, adadagrad, adagrad, adahessian, adam,"),
     ("trainer.dtype=float16", "trainer.dtype: unknown dtype 'float16'; choose one of: float32"),
     ("model.activation=swish", "model.activation: unknown activation 'swish'"),

@@ -69,6 +69,11 @@ class Condition(ABC):
     def residual(self, f: Fields, batch: ConditionBatch) -> torch.Tensor:
         """Zero at every point exactly when the condition holds."""
 
+    def at(self, points: torch.Tensor, normals: torch.Tensor | None = None) -> ConditionBatch:
+        """The batch at points a solver chose itself (e.g. a grid's boundary nodes), with the
+        outward normals there; `sample` draws the points and calls this."""
+        raise NotImplementedError(f"{self.kind}: its points are fixed; use sample()")
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, output={self.output!r})"
 
@@ -88,7 +93,10 @@ class _BoundaryCondition(Condition):
 
     def sample(self, n, method, seed):
         bs = self.problem.domain.sample_boundary(n, method=method, seed=seed, on=self.selector)
-        return ConditionBatch(bs.points, normals=bs.normals, target=self.target_fn(bs.points))
+        return self.at(bs.points, bs.normals)
+
+    def at(self, points, normals=None):
+        return ConditionBatch(points, normals=normals, target=self.target_fn(points))
 
     def normal_derivative(self, f: Fields, batch: ConditionBatch) -> torch.Tensor:
         u = f[self.output]
@@ -132,9 +140,9 @@ class Robin(_BoundaryCondition):
         self.alpha_fn = coordinate_function(self.alpha, problem.inputs, "robin alpha")
         self.beta_fn = coordinate_function(self.beta, problem.inputs, "robin beta")
 
-    def sample(self, n, method, seed):
-        batch = super().sample(n, method, seed)
-        batch.extra = {"alpha": self.alpha_fn(batch.points), "beta": self.beta_fn(batch.points)}
+    def at(self, points, normals=None):
+        batch = super().at(points, normals)
+        batch.extra = {"alpha": self.alpha_fn(points), "beta": self.beta_fn(points)}
         return batch
 
     def residual(self, f, batch):
@@ -169,7 +177,11 @@ class Periodic(Condition):
 
     def sample(self, n, method, seed):
         lo, hi = self.problem.domain.periodic_pair(self.axis, n, method=method, seed=seed)
-        return ConditionBatch(torch.cat([lo, hi]))
+        return self.at(torch.cat([lo, hi]))
+
+    def at(self, points, normals=None):
+        """`points`: the lower-face points followed by their images on the upper face."""
+        return ConditionBatch(points)
 
     def residual(self, f, batch):
         n = batch.points.shape[0] // 2
@@ -205,7 +217,9 @@ class Initial(Condition):
                                              allowed=problem.spatial)
 
     def sample(self, n, method, seed):
-        points = self.problem.domain.sample_initial(n, method=method, seed=seed)
+        return self.at(self.problem.domain.sample_initial(n, method=method, seed=seed))
+
+    def at(self, points, normals=None):
         return ConditionBatch(points, target=self.target_fn(points))
 
     def residual(self, f, batch):
@@ -264,7 +278,10 @@ class PointResidual(Condition):
 
     def sample(self, n, method, seed):
         bs = self.problem.domain.sample_boundary(n, method=method, seed=seed, on=self.selector)
-        return ConditionBatch(bs.points, normals=bs.normals)
+        return self.at(bs.points, bs.normals)
+
+    def at(self, points, normals=None):
+        return ConditionBatch(points, normals=normals)
 
     def residual(self, f, batch):
         return self.fn(f, batch.normals)

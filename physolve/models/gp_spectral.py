@@ -1,0 +1,414 @@
+"""Gaussian-process spectral solver for high-frequency and multi-scale PDEs (GP-HM).
+
+Fang, Cooley, Long, Li, Kirby, Zhe (ICLR 2024). Each output u gets a GP prior with a product
+kernel k(x, y) = prod_k k_k(x_k, y_k), each factor a spectral mixture (gp_kernels.py). The
+values U of u on a tensor grid (boundary included) are the unknowns; the solution is the GP
+posterior mean given them, u(x) = k(x, X) K^-1 vec(U), so its derivatives at the grid nodes are
+
+    d^a/dx_k^a u = (I kron ... kron Phi_k^(a) K_k^-1 kron ... kron I) vec(U),
+
+with Phi_k^(a)[i, j] = phi_k^(a)(x_i - x_j) in closed form. That is a derivative backend
+(kernel_backend.KernelBackend), so the problem's own residual function is evaluated on it, exactly
+as the PINN evaluates it on the autograd backend. The objective is the negative log joint
+
+    0.5 vec(U)^T K^-1 vec(U) + 0.5 log|K|                      (GP prior, K = kron K_k)
+    + sum_terms w_t (0.5 tau_t |r_t|^2 - 0.5 n_t log tau_t)     (Gaussian likelihoods)
+
+over U, the kernel parameters and (optionally) the likelihood precisions tau_t, with r_t the
+PDE residual at every grid node and each condition's residual at its grid nodes
+(observations: at their own points). K is never formed: solves and log-determinants go
+through per-axis Cholesky factors (kron.py), and on the uniform grid each per-axis matrix is
+Toeplitz, so the kernel is evaluated at the 2n - 1 lags only.
+
+Three choices differ from the paper's code by default (docs/gp_spectral.md has the
+measurements): U is parametrised whitened, U = (kron L_k) Z with K_k = L_k L_k^T, so the
+prior term is |Z|^2 / 2 -- it converges where training U fails on the small, low-frequency
+cases of the tests, while training U (the paper) converges faster on the high-frequency
+cases, whose configs select it; the mixture starts around the peaks of the periodogram of the
+residual at U = 0 (for a linear problem, the forcing), where the paper spreads it evenly over
+[0, max_freq]; and the likelihood precisions are fixed relative to each term's scale (noise),
+because learned ones make the objective unbounded below (tau -> inf as a residual -> 0) and
+the final iterate drifts away from the best one. The paper's choices are one argument away:
+parametrization="values", init="spread", noise=None.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..geometry.grid import Grid
+from ..pde.fields import Fields
+from ..pde.kernel_backend import (KernelBackend, NodeBackend, RowBackend,
+                                  condition_nodes)
+from ..pde.kron import KronCholesky, kron_rows
+from ..train.precision import resolve_dtype
+from .base import Solver, solvers
+from .gp_kernels import ENVELOPES, SpectralMixture, components_around, periodogram_peaks
+
+# Bounds the temporaries of kernel evaluations at scattered points (P x n x Q numbers) and of
+# their contraction with the coefficients (P x n_2 x ... x n_d).
+_CHUNK_ELEMENTS = 2**22
+PARAMETRIZATIONS = ("whitened", "values")
+INITS = ("spectrum", "spread")
+# Spectrum init: components spread over a peak +- this many periodogram bins.
+_PEAK_HALF_WIDTH_BINS = 10
+
+
+def _per_axis(value, d: int, what: str, kind=float) -> list:
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * d
+    if len(values) != d:
+        raise ValueError(f"gp_spectral: {what} needs one value or {d} (one per input), "
+                         f"got {value!r}")
+    return [kind(v) for v in values]
+
+
+@dataclass
+class _Term:
+    """One condition on the grid (or at its own points for observations)."""
+
+    condition: object
+    batch: object
+    index: Tensor | None  # flat grid indices; None: scattered points (RowBackend)
+
+
+@dataclass
+class _Step:
+    """What one evaluation of the objective shares: factors, values, K^-1 U, operators."""
+
+    kron: dict[str, KronCholesky]
+    values: dict[str, Tensor]
+    coefficients: dict[str, Tensor]
+    operators: dict[tuple, Tensor] = field(default_factory=dict)
+    bases: dict[tuple, Tensor] = field(default_factory=dict)
+
+
+@solvers.register("gp_spectral")
+class GPSpectral(Solver):
+    """The GP-HM solver on a box (or box x time interval) domain.
+
+    Parameters
+    ----------
+    grid: nodes per input (one int for all, or one per input), boundary included.
+    kernel: "student_t" (Matern-nu x cosine mixture) or "gaussian" (SE x cosine mixture).
+    nu: Matern smoothness of the student_t envelope (half-integer >= 1.5).
+    n_components: mixture components per input axis.
+    init: "spectrum" (components around the peaks of the residual's periodogram at U = 0) or
+        "spread" (the paper: evenly over [0, max_freq]; also the fallback without peaks).
+    max_freq: top of the "spread" frequencies, cycles per unit (one, or one per input).
+    lengthscale: initial envelope length scale (one, or one per input).
+    jitter: added to each K_k's diagonal, relative to the kernel's variance phi(0).
+    noise: standard deviation of the Gaussian likelihoods relative to each term's scale, the
+        RMS of its residual at U = 0 (the forcing of a PDE term, the target of a condition;
+        1 where that vanishes): tau_t = 1 / (noise * scale_t)^2. The residual is then resolved to
+        about that fraction of the forcing whatever the problem's units; it trades accuracy
+        against conditioning. None: learn each precision in the log domain (the paper).
+    weights: likelihood weights by term name ("pde", "pde0", ..., condition names). By default
+        a condition's weight is its `weight` times (number of grid nodes) / (its residual
+        count), so the PDE and each condition carry comparable evidence (1D: 400 nodes and 2
+        boundary values give 200, the authors' choice).
+    parametrization: "whitened" (U = (kron L_k) Z, Z trained) or "values" (U trained).
+    precision: "float64" (default: kernel matrices are far too ill-conditioned for float32),
+        "float32", or None to follow the trainer's dtype.
+    """
+
+    name = "gp_spectral"
+
+    def __init__(self, grid: int | Sequence[int] = 400, kernel: str = "student_t",
+                 nu: float = 2.5, n_components: int = 30, init: str = "spectrum",
+                 max_freq: float | Sequence[float] = 20.0,
+                 lengthscale: float | Sequence[float] = 1.0, jitter: float = 1e-6,
+                 noise: float | None = 1e-4, weights: dict[str, float] | None = None,
+                 parametrization: str = "whitened", precision: str | None = "float64"):
+        for key, val, allowed in [("kernel", kernel, ENVELOPES), ("init", init, INITS),
+                                  ("parametrization", parametrization, PARAMETRIZATIONS)]:
+            if val not in allowed:
+                raise ValueError(f"gp_spectral: unknown {key} {val!r}; choose one of {allowed}")
+        if not (isinstance(jitter, (int, float)) and jitter > 0):
+            raise ValueError(f"gp_spectral: jitter must be a number > 0, got {jitter!r}")
+        if noise is not None and not (isinstance(noise, (int, float)) and noise > 0):
+            raise ValueError(f"gp_spectral: noise must be a number > 0 or None (learned), "
+                             f"got {noise!r}")
+        if not isinstance(n_components, int) or n_components < 2:
+            raise ValueError(f"gp_spectral: n_components must be an integer >= 2, "
+                             f"got {n_components!r}")
+        self.grid_spec, self.kernel, self.nu = grid, kernel, nu
+        self.n_components, self.init = n_components, init
+        self.max_freq, self.lengthscale = max_freq, lengthscale
+        self.jitter, self.noise = float(jitter), noise
+        self.weights = dict(weights or {})
+        self.parametrization = parametrization
+        self.precision = None if precision is None else resolve_dtype(precision)
+        self.problem = None
+
+    # --- set-up -------------------------------------------------------------------------------
+    def setup(self, problem, *, dtype=torch.float64, device="cpu", seed=None):
+        """Build the grid, kernels and parameters. Deterministic: U starts at 0 and the
+        mixture from the grid and the problem, so `seed` is not used."""
+        self.problem = problem
+        self.dtype = self.precision or dtype
+        self.device = torch.device(device)
+        d = len(problem.inputs)
+        self.shape = tuple(_per_axis(self.grid_spec, d, "grid", int))
+        if min(self.shape) < 3:
+            raise ValueError(f"gp_spectral: grid needs at least 3 nodes per input, "
+                             f"got {self.shape}")
+        lo, hi = problem.domain.bbox
+        self.grid = Grid(lo, hi, self.shape)
+        if not bool(problem.domain.contains(self.grid.points, tol=1e-9).all()):
+            raise ValueError(
+                f"gp_spectral: the domain {problem.domain!r} is not a box; the GP solver needs a "
+                "tensor grid over the whole domain (Interval, Rectangle, Box, optionally "
+                "* TimeInterval)")
+        self.axes = [a.to(self.dtype).to(self.device) for a in self.grid.axes]
+        # Uniform axes: x_i - x_j = (i - j) h, so each per-axis matrix is Toeplitz in the lag.
+        self._lags = [torch.arange(-(n - 1), n, dtype=self.dtype, device=self.device) * h
+                      for n, h in zip(self.shape, self.grid.spacing.tolist())]
+        self.kernels = nn.ModuleDict({out: nn.ModuleList(self._initial_kernels())
+                                      for out in problem.outputs})
+        self.values = nn.ParameterDict({
+            out: nn.Parameter(torch.zeros(self.shape, dtype=self.dtype))
+            for out in problem.outputs})
+        self.unknowns = nn.ParameterDict({
+            k: nn.Parameter(torch.tensor(u.raw_init(), dtype=self.dtype))
+            for k, u in problem.unknowns.items()})
+        self.log_precision = nn.ParameterDict()
+        self.module = nn.ModuleDict({"kernels": self.kernels, "U": self.values,
+                                     "unknowns": self.unknowns,
+                                     "log_precision": self.log_precision})
+        self.module.to(dtype=self.dtype, device=self.device)
+        self._setup_conditions()
+        with torch.no_grad():
+            at_zero = self.residuals()           # U = 0 at every free node
+        rms = {n: float(r.square().mean().sqrt()) for n, r in at_zero.items()}
+        # A term whose residual vanishes at U = 0 (zero boundary values; round-off such as
+        # sin(2 pi k) counts as zero) has no scale of its own: it gets 1, the output's units.
+        floor = 1e-8 * max(rms.values(), default=0.0)
+        self.scales = {n: v if v > floor and v > 0 else 1.0 for n, v in rms.items()}
+        for n, scale in self.scales.items():
+            log_tau = -2 * math.log((self.noise or 1.0) * scale)
+            self.log_precision[n] = nn.Parameter(
+                torch.tensor(log_tau, dtype=self.dtype, device=self.device),
+                requires_grad=self.noise is None)
+        names = list(at_zero)
+        unknown = [k for k in self.weights if k not in names and k != "pde"]
+        if unknown:
+            raise ValueError(f"gp_spectral: loss weights for unknown terms {unknown}; terms are "
+                             f"{sorted(set(names) | {'pde'})}")
+
+    def _initial_kernels(self) -> list[SpectralMixture]:
+        d = len(self.shape)
+        max_freqs = _per_axis(self.max_freq, d, "max_freq")
+        scales = _per_axis(self.lengthscale, d, "lengthscale")
+        peaks = self._residual_peaks() if self.init == "spectrum" else [[]] * d
+        kernels = []
+        for k in range(d):
+            freqs = weights = None
+            if len(peaks[k]):
+                bin_width = 1.0 / (self.shape[k] * float(self.grid.spacing[k]))
+                freqs, weights = components_around(peaks[k], self.n_components,
+                                                   _PEAK_HALF_WIDTH_BINS * bin_width)
+            kernels.append(SpectralMixture(self.n_components, max_freqs[k], scales[k],
+                                           self.kernel, self.nu, freqs, weights))
+        return kernels
+
+    def _residual_peaks(self) -> list[Tensor]:
+        """Per axis, the periodogram peaks of the PDE residual(s) at U = 0."""
+        p = self.problem
+        zero = {o: torch.zeros(self.shape, dtype=self.dtype, device=self.device)
+                for o in p.outputs}
+        # At U = 0 every derivative is 0 whatever the operator.
+        backend = KernelBackend(zero, self.axes, lambda o, k, a: None, p.inputs, p.outputs,
+                              p.spatial)
+        unknowns = {k: torch.tensor(u.init, dtype=self.dtype) for k, u in p.unknowns.items()}
+        with torch.no_grad(), backend.active():
+            terms = p.residual_terms(Fields(backend), unknowns)
+        r = torch.stack([torch.as_tensor(v).expand(self.shape) for v in terms.values()])
+        spacing = self.grid.spacing.tolist()
+        return [periodogram_peaks(r, spacing[k], k + 1).cpu() for k in range(len(self.shape))]
+
+    def _setup_conditions(self):
+        points = self.grid.points                      # float64 CPU, as conditions expect
+        self.terms: list[_Term] = []
+        fixed: dict[str, list[tuple[Tensor, Tensor]]] = {}
+        for c in self.problem.conditions:
+            if c.points_kind == "data":
+                if c.hard:
+                    raise ValueError(f"gp_spectral: condition {c.name!r} cannot be hard")
+                batch = c.sample(1, "uniform", None).to(self.dtype, self.device)
+                self.terms.append(_Term(c, batch, None))
+                continue
+            index, normals = condition_nodes(c, self.grid, self.problem)
+            if index.numel() == 0:
+                raise ValueError(f"gp_spectral: condition {c.name!r} selects no grid node")
+            batch = c.at(points[index], normals)
+            if c.hard:
+                # Prescribed values at grid nodes: those entries of U are not free.
+                fixed.setdefault(c.output, []).append((index, batch.target))
+                continue
+            self.terms.append(_Term(c, batch.to(self.dtype, self.device),
+                                    index.to(self.device)))
+        self.fixed = {out: (torch.cat([i for i, _ in parts]).to(self.device),
+                            torch.cat([v for _, v in parts]).to(self.dtype).to(self.device))
+                      for out, parts in fixed.items()}
+
+    # --- the GP ---------------------------------------------------------------------------------
+    def _axis_matrix(self, out: str, axis: int, order: int) -> Tensor:
+        """Phi^(order)[i, j] = phi^(order)(x_i - x_j) on the axis' nodes."""
+        n = self.shape[axis]
+        lags = self.kernels[out][axis].derivative(self._lags[axis], order)
+        # Windows of the lag values, w[i, j] = lags[i + j]; reversing j gives lags[i - j + n - 1].
+        return lags.unfold(0, n, 1).flip(1)
+
+    def _step(self) -> _Step:
+        kron, values, coefficients = {}, {}, {}
+        for out in self.problem.outputs:
+            factors = []
+            for k, kernel in enumerate(self.kernels[out]):
+                K = self._axis_matrix(out, k, 0)
+                eye = torch.eye(K.shape[0], dtype=K.dtype, device=K.device)
+                factors.append(K + (self.jitter * kernel.variance()) * eye)
+            kron[out] = KronCholesky(factors)
+            U = self.values[out]
+            if self.parametrization == "whitened":
+                U = kron[out].lower_matvec(U)
+            if out in self.fixed:
+                idx, val = self.fixed[out]
+                U = U.reshape(-1).index_put((idx,), val).reshape(self.shape)
+            values[out] = U
+            coefficients[out] = kron[out].solve(U)
+        return _Step(kron, values, coefficients)
+
+    def _backend(self, step: _Step) -> KernelBackend:
+        # d^a/dx_k^a at the nodes is Phi_k^(a) K_k^-1 along axis k: Phi acts on U solved
+        # along the differentiated axes only (the identity K_k K_k^-1 along the others).
+        def operator(out, axis, order):
+            key = (out, axis, order)
+            if key not in step.operators:
+                step.operators[key] = self._axis_matrix(out, axis, order)
+            return step.operators[key]
+
+        def basis(out, axes):
+            key = (out, axes)
+            if key not in step.bases:
+                step.bases[key] = (step.coefficients[out] if len(axes) == len(self.shape)
+                                   else step.kron[out].solve(step.values[out], axes))
+            return step.bases[key]
+
+        p = self.problem
+        return KernelBackend(step.values, self.axes, operator, p.inputs, p.outputs, p.spatial,
+                           basis=basis)
+
+    def _rows(self, out: str, axis: int, order: int, x: Tensor) -> Tensor:
+        """(P, n_axis): d^order/dx^order k_axis(x_p, node_j), each distinct x_p once."""
+        unique, inverse = torch.unique(x, return_inverse=True)
+        kernel, nodes = self.kernels[out][axis], self.axes[axis]
+        size = max(1, _CHUNK_ELEMENTS // (nodes.numel() * kernel.freq.numel()))
+        table = torch.cat([kernel.derivative(u[:, None] - nodes[None, :], order)
+                           for u in torch.split(unique, size)])
+        return table[inverse]
+
+    def _row_backend(self, step: _Step, points: Tensor) -> RowBackend:
+        p = self.problem
+        return RowBackend(points, step.coefficients, self._rows, p.inputs, p.outputs, p.spatial)
+
+    # --- objective ------------------------------------------------------------------------------
+    def unknown_tensors(self) -> dict[str, Tensor]:
+        return {k: self.problem.unknowns[k].value(v) for k, v in self.unknowns.items()}
+
+    def unknown_values(self) -> dict[str, float]:
+        return {k: float(v.detach()) for k, v in self.unknown_tensors().items()}
+
+    def residuals(self, step: _Step | None = None) -> dict[str, Tensor]:
+        """Every residual as a flat tensor: the PDE term(s) at all grid nodes, then conditions."""
+        step = step or self._step()
+        on_grid = self._backend(step)
+        with on_grid.active():
+            pde = self.problem.residual_terms(Fields(on_grid), self.unknown_tensors())
+        out = {k: torch.as_tensor(v).expand(self.shape).reshape(-1) for k, v in pde.items()}
+        for t in self.terms:
+            backend = (NodeBackend(on_grid, t.index) if t.index is not None
+                       else self._row_backend(step, t.batch.points))
+            with backend.active():
+                r = t.condition.residual(Fields(backend), t.batch)
+            out[t.condition.name] = torch.as_tensor(r).reshape(-1)
+        return out
+
+    def weight(self, term: str, count: int) -> float:
+        if term in self.weights:
+            return self.weights[term]
+        condition = next((t.condition for t in self.terms if t.condition.name == term), None)
+        if condition is None:                            # a PDE term
+            return self.weights.get("pde", 1.0)
+        return condition.weight * len(self.grid) / count
+
+    def loss(self):
+        try:
+            step = self._step()
+        except torch.linalg.LinAlgError:
+            # A trial point of a line search can make a kernel matrix indefinite (a huge
+            # length scale at frequency 0): a non-finite loss makes L-BFGS step back, and
+            # first-order stages stop with the trainer's divergence message.
+            nan = torch.full((), math.nan, dtype=self.dtype, device=self.device)
+            return nan + 0 * sum(p.sum() for p in self.parameters()), {}
+        total = sum(0.5 * (step.kron[o].quad(step.values[o]) + step.kron[o].logdet())
+                    for o in self.problem.outputs)
+        terms = {}
+        for name, r in self.residuals(step).items():
+            sq, n = r.square().sum(), r.numel()
+            log_tau = self.log_precision[name]
+            nll = 0.5 * log_tau.exp() * sq - 0.5 * n * log_tau
+            total = total + self.weight(name, n) * nll
+            terms[name] = sq.detach() / n
+        # Per grid node, so that the size of the loss does not grow with the grid.
+        return total / len(self.grid), terms
+
+    def parameters(self):
+        return [p for p in self.module.parameters() if p.requires_grad]
+
+    # --- predictions ----------------------------------------------------------------------------
+    def predict(self, points: Tensor) -> Tensor:
+        """The posterior mean k(x, X) K^-1 vec(U) at points (N, d)."""
+        points = points.to(self.dtype).to(self.device)
+        outs, d = self.problem.outputs, len(self.shape)
+        with torch.no_grad():
+            step = self._step()
+            # A test grid has few distinct coordinates per axis: compute those kernel rows once
+            # and gather them chunk by chunk (scattered points: per chunk).
+            distinct = [torch.unique(points[:, k], return_inverse=True) for k in range(d)]
+            if all(u.numel() * n <= _CHUNK_ELEMENTS for (u, _), n in zip(distinct, self.shape)):
+                tables = {(o, k): self._rows(o, k, 0, distinct[k][0])
+                          for o in outs for k in range(d)}
+
+                def rows(o, k, idx):
+                    return tables[o, k][distinct[k][1][idx]]
+            else:
+                def rows(o, k, idx):
+                    return self._rows(o, k, 0, points[idx, k])
+            size = max(1, _CHUNK_ELEMENTS // max(math.prod(self.shape[1:]), max(self.shape)))
+            out = [torch.stack([kron_rows([rows(o, k, idx) for k in range(d)],
+                                          step.coefficients[o]) for o in outs], 1)
+                   for idx in torch.split(torch.arange(points.shape[0], device=self.device),
+                                          size)]
+        return torch.cat(out).to(torch.float64).cpu()
+
+    def fields(self, points: Tensor) -> Fields:
+        """Fields and derivatives of the posterior mean at given points (post-processing)."""
+        with torch.no_grad():
+            step = self._step()
+        return Fields(self._row_backend(step, points.to(self.dtype).to(self.device)))
+
+    def spectrum(self) -> dict[str, list[dict[str, Tensor]]]:
+        """Per output and input axis: the mixture's weights, frequencies and length scales."""
+        return {out: [dict(zip(("weight", "freq", "lengthscale"), k.spectrum()))
+                      for k in kernels] for out, kernels in self.kernels.items()}
+
+    # --- checkpoints ----------------------------------------------------------------------------
+    def state_dict(self):
+        return {"module": self.module.state_dict()}
+
+    def load_state_dict(self, state):
+        self.module.load_state_dict(state["module"])
