@@ -1,0 +1,222 @@
+"""Physics-Informed Gaussians against a PINN at a matched parameter count and time budget.
+
+For each case the PIG settings come from its experiment config (configs/experiment/pig_*.yaml,
+composed with Hydra), so the benchmark and `physolve train experiment=...` run the same thing.
+The PINN gets a tanh MLP whose depth is fixed and whose width is chosen so that its parameter
+count is closest to PIG's, the same collocation points and the same optimisation stages, each
+stage capped at the budget. A second table times one loss-and-gradient evaluation of three
+ways to evaluate the Gaussian embedding.
+
+    .venv/bin/python benchmarks/pig_vs_pinn.py --budget 1800            # the 30-minute target
+    .venv/bin/python benchmarks/pig_vs_pinn.py --budget 60 --cases helmholtz --no-speed
+
+Writes benchmarks/results/pig.md (or --out).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = {"helmholtz": "pig_helmholtz", "klein_gordon": "pig_klein_gordon"}
+
+
+# --- configs ----------------------------------------------------------------------------------
+def compose(experiment: str, overrides: tuple[str, ...] = ()):
+    """The resolved config of `experiment=<name>` (Hydra's compose API)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base=None):
+        return hydra_compose("config", overrides=[f"experiment={experiment}", *overrides])
+
+
+def build(cfg):
+    """(problem, solver, trainer options) from a composed config, through the registries."""
+    from omegaconf import OmegaConf
+
+    from physolve.models import solvers
+    from physolve.pde.library import problems
+
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    problem_kw, model_kw = dict(plain["problem"]), dict(plain["model"])
+    problem = problems.get(problem_kw.pop("name"))(**problem_kw)
+    solver = solvers.get(model_kw.pop("name"))(**model_kw)
+    return problem, solver, {"stages": plain["optim"]["stages"], **plain["trainer"]}
+
+
+# --- a PINN of the same size ------------------------------------------------------------------
+def mlp_parameters(in_dim: int, out_dim: int, width: int, depth: int) -> int:
+    return (in_dim + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * out_dim
+
+
+def matched_pinn(problem, pig, n_params: int, depth: int = 3):
+    """A tanh PINN of `depth` hidden layers whose parameter count is closest to n_params, on
+    the same collocation points as `pig`."""
+    from physolve import PINN
+
+    d, m = len(problem.inputs), len(problem.outputs)
+    width = min(range(2, 400), key=lambda w: abs(mlp_parameters(d, m, w, depth) - n_params))
+    return PINN(width=width, depth=depth, n_interior=pig.n_interior, n_boundary=pig.n_boundary,
+                n_initial=pig.n_initial, sampling=pig.sampling, weights=pig.weights)
+
+
+def run(problem, solver, trainer_kw, budget: float):
+    import physolve as ps
+
+    stages = [{**s, "time_limit": min(s.get("time_limit") or budget, budget)}
+              for s in trainer_kw["stages"]]
+    options = {k: v for k, v in trainer_kw.items() if k != "stages"}
+    options.update(progress=False, metrics_every=0)
+    t = time.perf_counter()
+    solution = ps.solve(problem, solver, optim=stages, **options)
+    metrics = solution.metrics()
+    return {"parameters": sum(p.numel() for p in solver.parameters()),
+            "wall_time_s": time.perf_counter() - t, "rel_l2": metrics["rel_l2"],
+            "max_abs_err": metrics["max_abs_err"], "steps": metrics["steps"],
+            "reason": solution.stages[-1]["reason"]}
+
+
+def accuracy_rows(case: str, budget: float) -> list[dict]:
+    cfg = compose(CASES[case])
+    problem, pig, trainer_kw = build(cfg)
+    rows = [{"case": case, "method": describe_pig(pig), **run(problem, pig, trainer_kw, budget)}]
+    problem, pig, trainer_kw = build(cfg)   # fresh objects (a problem binds to one solver)
+    pinn = matched_pinn(problem, pig, rows[0]["parameters"])
+    rows.append({"case": case, "method": f"PINN {pinn.depth}x{pinn.width} tanh",
+                 **run(problem, pinn, trainer_kw, budget)})
+    return rows
+
+
+def describe_pig(pig) -> str:
+    o = pig.embedding_options
+    layout = "shared" if o["shared"] else "per channel"
+    return (f"PIG {o['n_gaussians']} Gaussians, {o['channels']} channels ({layout}), "
+            f"MLP {o['channels']}-{pig.width}-1")
+
+
+# --- speed of the embedding -------------------------------------------------------------------
+def naive_embedding_class():
+    from physolve.models.pig import GaussianEmbedding
+
+    class NaiveGaussians(GaussianEmbedding):
+        """The straightforward evaluation: an (N, G, d) tensor of scaled differences."""
+
+        def forward(self, x):
+            z = (x[:, None, :] - self.mu) / self.sigma
+            return torch.exp(-0.5 * z.square().sum(-1)) @ self.feature_matrix()
+
+    return NaiveGaussians
+
+
+def evaluation_seconds(n_points: int, n_gaussians: int, variant: str, repeats: int) -> float:
+    """Best time of one loss + gradient of PIG on Helmholtz 2D (float64)."""
+    from physolve.models import PIG
+    from physolve.pde.library import problems
+
+    solver = PIG(n_gaussians=n_gaussians, n_interior=n_points, n_boundary=n_points // 10,
+                 order=2 if variant == "taylor" else None)
+    solver.setup(problems.get("helmholtz2d")(), dtype=torch.float64, device="cpu", seed=0)
+    if variant == "naive":
+        naive = naive_embedding_class()(2, n_gaussians).to(torch.float64)
+        naive.load_state_dict(solver.net.embedding.state_dict())
+        solver.net.embedding = naive
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        total, _ = solver.loss()
+        torch.autograd.grad(total, solver.parameters())
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def speed_rows(sizes, repeats: int) -> list[dict]:
+    rows = []
+    for n, g in sizes:
+        times = {v: evaluation_seconds(n, g, v, repeats) for v in ("naive", "matmul", "taylor")}
+        rows.append({"points": n, "gaussians": g, **times})
+    return rows
+
+
+# --- report -----------------------------------------------------------------------------------
+def load_line() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+        return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
+    except OSError:
+        return "load average unavailable"
+
+
+def write_report(path: Path, args, accuracy, speed, loads):
+    lines = ["# PIG versus PINN", "",
+             f"Command: `.venv/bin/python benchmarks/pig_vs_pinn.py {args.command_line}`", "",
+             f"Machine: {platform.processor() or platform.machine()}, torch "
+             f"{torch.__version__}, {args.threads} thread(s), float64, CPU. Loads seen: "
+             f"{'; '.join(loads)}.", ""]
+    if accuracy:
+        lines += [f"## Accuracy at a budget of {args.budget:g} s per method", "",
+                  "Same collocation points and stages; each stage capped at the budget. rel. L2 "
+                  "and max error on the reference grid of the problem (Helmholtz: 250 x 250).",
+                  "",
+                  "| case | method | parameters | wall time (s) | rel. L2 | max abs. error | "
+                  "steps | stopped because |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+        lines += [f"| {r['case']} | {r['method']} | {r['parameters']} | {r['wall_time_s']:.0f} | "
+                  f"{r['rel_l2']:.3e} | {r['max_abs_err']:.3e} | {r['steps']} | {r['reason']} |"
+                  for r in accuracy]
+        lines.append("")
+    if speed:
+        lines += ["## Time of one loss + gradient evaluation (Helmholtz 2D, float64)", "",
+                  "naive: (N, G, d) differences; matmul: exponent as [x^2, x, 1] @ P, "
+                  "derivatives by plain autograd (order=None); taylor: the same Gaussians with "
+                  "closed-form Taylor coefficients up to order 2 (order=2, the default). "
+                  f"Best of {args.repeats}. N interior points plus N/10 boundary points.", "",
+                  "| points N | Gaussians G | naive (ms) | matmul (ms) | taylor (ms) | "
+                  "naive / taylor | matmul / taylor |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {r['points']} | {r['gaussians']} | {1e3 * r['naive']:.0f} | "
+                  f"{1e3 * r['matmul']:.0f} | {1e3 * r['taylor']:.0f} | "
+                  f"{r['naive'] / r['taylor']:.1f} | {r['matmul'] / r['taylor']:.1f} |"
+                  for r in speed]
+        lines.append("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=1800.0,
+                        help="seconds of training per method and case (default: 1800)")
+    parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-speed", dest="speed", action="store_false",
+                        help="skip the evaluation-time table")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "pig.md")
+    args = parser.parse_args(argv)
+    args.command_line = " ".join(argv) if argv is not None else " ".join(
+        __import__("sys").argv[1:])
+    torch.set_num_threads(args.threads)
+    loads, accuracy, speed = [load_line()], [], []
+    for case in args.cases:
+        rows = accuracy_rows(case, args.budget)
+        for r in rows:
+            print(r, flush=True)
+        accuracy += rows
+        loads.append(load_line())
+    if args.speed:
+        speed = speed_rows([(1000, 400), (2000, 800), (4000, 1600)], args.repeats)
+        for r in speed:
+            print(r, flush=True)
+        loads.append(load_line())
+    write_report(args.out, args, accuracy, speed, loads)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
