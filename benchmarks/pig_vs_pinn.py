@@ -15,8 +15,10 @@ Writes benchmarks/results/pig.md (or --out).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -73,11 +75,10 @@ def run(problem, solver, trainer_kw, budget: float):
               for s in trainer_kw["stages"]]
     options = {k: v for k, v in trainer_kw.items() if k != "stages"}
     options.update(progress=False, metrics_every=0)
-    t = time.perf_counter()
     solution = ps.solve(problem, solver, optim=stages, **options)
     metrics = solution.metrics()
     return {"parameters": sum(p.numel() for p in solver.parameters()),
-            "wall_time_s": time.perf_counter() - t, "rel_l2": metrics["rel_l2"],
+            "wall_time_s": metrics["wall_time_s"], "rel_l2": metrics["rel_l2"],
             "max_abs_err": metrics["max_abs_err"], "steps": metrics["steps"],
             "reason": solution.stages[-1]["reason"]}
 
@@ -85,10 +86,10 @@ def run(problem, solver, trainer_kw, budget: float):
 def accuracy_rows(case: str, budget: float) -> list[dict]:
     cfg = compose(CASES[case])
     problem, pig, trainer_kw = build(cfg)
-    rows = [{"case": case, "method": describe_pig(pig), **run(problem, pig, trainer_kw, budget)}]
-    problem, pig, trainer_kw = build(cfg)   # fresh objects (a problem binds to one solver)
+    rows = [{"method": describe_pig(pig), **run(problem, pig, trainer_kw, budget)}]
+    problem, pig, trainer_kw = build(cfg)   # fresh objects for the second run
     pinn = matched_pinn(problem, pig, rows[0]["parameters"])
-    rows.append({"case": case, "method": f"PINN {pinn.depth}x{pinn.width} tanh",
+    rows.append({"method": f"PINN {pinn.depth}x{pinn.width} tanh",
                  **run(problem, pinn, trainer_kw, budget)})
     return rows
 
@@ -143,49 +144,66 @@ def speed_rows(sizes, repeats: int) -> list[dict]:
     return rows
 
 
-# --- report -----------------------------------------------------------------------------------
+# --- report ---------------------------------------------------------------------------------
 def load_line() -> str:
     try:
         one, five, _ = os.getloadavg()
-        return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
+        return f"{one:.1f} (1 min), {five:.1f} (5 min)"
     except OSError:
-        return "load average unavailable"
+        return "unavailable"
 
 
-def write_report(path: Path, args, accuracy, speed, loads):
+def render(results: dict) -> str:
+    """The markdown report from all results recorded so far (see `record`)."""
     lines = ["# PIG versus PINN", "",
-             f"Command: `.venv/bin/python benchmarks/pig_vs_pinn.py {args.command_line}`", "",
-             f"Machine: {platform.processor() or platform.machine()}, torch "
-             f"{torch.__version__}, {args.threads} thread(s), float64, CPU. Loads seen: "
-             f"{'; '.join(loads)}.", ""]
-    if accuracy:
-        lines += [f"## Accuracy at a budget of {args.budget:g} s per method", "",
-                  "Same collocation points and stages; each stage capped at the budget. rel. L2 "
-                  "and max error on the reference grid of the problem (Helmholtz: 250 x 250).",
-                  "",
-                  "| case | method | parameters | wall time (s) | rel. L2 | max abs. error | "
-                  "steps | stopped because |",
-                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-        lines += [f"| {r['case']} | {r['method']} | {r['parameters']} | {r['wall_time_s']:.0f} | "
+             "Written by `benchmarks/pig_vs_pinn.py`; each section names the command that "
+             "produced it and the machine load seen while it ran (the machine may be shared: "
+             "timings under load are pessimistic).", ""]
+    for case, entry in sorted(results.get("accuracy", {}).items()):
+        lines += [f"## {case}: accuracy at a budget of {entry['budget']:g} s per method", "",
+                  f"Command: `{entry['command']}`  ", f"Run: {entry['environment']}", "",
+                  "Same collocation points and stages for both methods; each stage capped at "
+                  "the budget. Errors on the problem's reference grid (Helmholtz: 250 x 250; "
+                  "Klein-Gordon: 50^3).", "",
+                  "| method | parameters | wall time (s) | rel. L2 | max abs. error | steps | "
+                  "stopped because |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+        lines += [f"| {r['method']} | {r['parameters']} | {r['wall_time_s']:.0f} | "
                   f"{r['rel_l2']:.3e} | {r['max_abs_err']:.3e} | {r['steps']} | {r['reason']} |"
-                  for r in accuracy]
+                  for r in entry["rows"]]
         lines.append("")
-    if speed:
+    if "speed" in results:
+        entry = results["speed"]
         lines += ["## Time of one loss + gradient evaluation (Helmholtz 2D, float64)", "",
-                  "naive: (N, G, d) differences; matmul: exponent as [x^2, x, 1] @ P, "
-                  "derivatives by plain autograd (order=None); taylor: the same Gaussians with "
-                  "closed-form Taylor coefficients up to order 2 (order=2, the default). "
-                  f"Best of {args.repeats}. N interior points plus N/10 boundary points.", "",
+                  f"Command: `{entry['command']}`  ", f"Run: {entry['environment']}", "",
+                  "naive: (N, G, d) differences, plain autograd; matmul: exponent as "
+                  "[x^2, x, 1] @ P, plain autograd (order=None); taylor: closed-form Taylor "
+                  "coefficients up to order 2 (order=2, the default). N interior points plus "
+                  f"N/10 boundary points; best of {entry['repeats']}.", "",
                   "| points N | Gaussians G | naive (ms) | matmul (ms) | taylor (ms) | "
                   "naive / taylor | matmul / taylor |",
                   "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         lines += [f"| {r['points']} | {r['gaussians']} | {1e3 * r['naive']:.0f} | "
                   f"{1e3 * r['matmul']:.0f} | {1e3 * r['taylor']:.0f} | "
                   f"{r['naive'] / r['taylor']:.1f} | {r['matmul'] / r['taylor']:.1f} |"
-                  for r in speed]
+                  for r in entry["rows"]]
         lines.append("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
+    return "\n".join(lines)
+
+
+def record(out: Path, update: dict) -> None:
+    """Merge `update` into the results kept beside the report (out.json) and re-render, so
+    cases can be run separately."""
+    store = out.with_suffix(".json")
+    results = json.loads(store.read_text()) if store.exists() else {}
+    for key, value in update.items():
+        if key == "accuracy":
+            results.setdefault("accuracy", {}).update(value)
+        else:
+            results[key] = value
+    out.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps(results, indent=1))
+    out.write_text(render(results))
 
 
 def main(argv=None):
@@ -199,22 +217,30 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "pig.md")
     args = parser.parse_args(argv)
-    args.command_line = " ".join(argv) if argv is not None else " ".join(
-        __import__("sys").argv[1:])
+    command = "python benchmarks/pig_vs_pinn.py " + " ".join(
+        sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(args.threads)
-    loads, accuracy, speed = [load_line()], [], []
+
+    def environment(load_before: str) -> str:
+        return (f"{platform.machine()}, torch {torch.__version__}, {args.threads} thread(s), "
+                f"float64, CPU; load average before {load_before}, after {load_line()}; "
+                f"finished {time.strftime('%Y-%m-%d %H:%M')}")
+
     for case in args.cases:
+        before = load_line()
         rows = accuracy_rows(case, args.budget)
         for r in rows:
             print(r, flush=True)
-        accuracy += rows
-        loads.append(load_line())
+        record(args.out, {"accuracy": {case: {"budget": args.budget, "command": command,
+                                              "environment": environment(before),
+                                              "rows": rows}}})
     if args.speed:
-        speed = speed_rows([(1000, 400), (2000, 800), (4000, 1600)], args.repeats)
-        for r in speed:
+        before = load_line()
+        rows = speed_rows([(1000, 400), (2000, 800), (4000, 1600)], args.repeats)
+        for r in rows:
             print(r, flush=True)
-        loads.append(load_line())
-    write_report(args.out, args, accuracy, speed, loads)
+        record(args.out, {"speed": {"command": command, "environment": environment(before),
+                                    "repeats": args.repeats, "rows": rows}})
     print(f"wrote {args.out}")
 
 

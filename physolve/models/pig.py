@@ -6,8 +6,9 @@ The network is a trainable Gaussian feature embedding followed by a tiny MLP,
 
 where the centres mu, per-axis widths sigma and weights W all train with the ordinary
 physics-informed loss. Only the network differs from a PINN, so PIG subclasses PINN and every
-problem, condition, hard constraint and optimizer works unchanged; derivatives of any order
-come from the autograd backend.
+problem, condition, hard constraint and optimizer works unchanged; derivatives come from the
+autograd backend. To make them cheap the embedding can hand autograd its Taylor polynomial
+about each point, with closed-form coefficients (`GaussianEmbedding(order=K)`, docs/pig.md).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ _DIFFERENTIATING_X: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 @contextlib.contextmanager
 def differentiating_x():
+    """Mark the backward passes inside as derivatives in the points (see _OrderGuard)."""
     token = _DIFFERENTIATING_X.set(True)
     try:
         yield
