@@ -9,6 +9,7 @@
 from .base import BoundaryPiece, BoundarySample, Face, Geometry
 from .csg import Difference, Intersection, Union
 from .grid import Grid
+from .mesh import MeshDomain
 from .polygon import Polygon
 from .primitives import Ball, Box, Disk, Interval, Rectangle, Sphere
 from .sampling import SAMPLING_METHODS, unit_cube
@@ -17,5 +18,5 @@ from .spacetime import SpaceTime, TimeInterval
 __all__ = [
     "Geometry", "Face", "BoundaryPiece", "BoundarySample", "Box", "Interval", "Rectangle",
     "Ball", "Disk", "Sphere", "Polygon", "Union", "Intersection", "Difference", "TimeInterval",
-    "SpaceTime", "Grid", "SAMPLING_METHODS", "unit_cube",
+    "SpaceTime", "Grid", "MeshDomain", "SAMPLING_METHODS", "unit_cube",
 ]

@@ -56,6 +56,11 @@ class Solver(ABC):
     def unknown_values(self) -> dict[str, float]:
         return {}
 
+    def metrics(self) -> dict[str, float] | None:
+        """Accuracy metrics the solver computes itself (e.g. on held-out samples of a problem
+        family); None means: compare `predict` with the problem's reference."""
+        return None
+
     def state_dict(self) -> dict[str, Any]:
         raise NotImplementedError
 

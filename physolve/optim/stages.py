@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from .registry import optimizers
+from .schedules import schedule_spec
 
 # Keys of a stage that the trainer interprets; everything else goes to the optimizer.
-STAGE_KEYS = ("name", "steps", "tol", "time_limit", "decay", "resample")
+STAGE_KEYS = ("name", "steps", "tol", "time_limit", "decay", "resample", "schedule")
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Stage:
     decay: the learning rate falls exponentially to lr * decay by the end of the stage.
     resample: draw new collocation points during this stage (default: only for optimizers
         that take no closure; a line search needs a fixed objective).
+    schedule: a learning-rate schedule from physolve.optim.schedules, by name or as a mapping
+        {name: onecycle, pct_start: 0.3, ...}; `decay` is the same as {name: exponential}.
     options: keyword arguments for the optimizer (lr, history_size, ...).
     """
 
@@ -34,6 +37,7 @@ class Stage:
     time_limit: float | None = None
     decay: float = 1.0
     resample: bool | None = None
+    schedule: str | dict | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -45,6 +49,10 @@ class Stage:
             raise ValueError(f"stage '{self.name}': decay must be in (0, 1], got {self.decay}")
         if self.time_limit is not None and self.time_limit <= 0:
             raise ValueError(f"stage '{self.name}': time_limit must be > 0 seconds")
+        if self.schedule is not None and self.decay < 1:
+            raise ValueError(f"stage '{self.name}': give either decay or schedule, not both")
+        self.schedule = schedule_spec(self.schedule if self.decay == 1
+                                      else {"name": "exponential", "decay": self.decay})
 
     @property
     def spec(self):

@@ -20,7 +20,11 @@ def error_metrics(prediction: torch.Tensor, reference: torch.Tensor,
 
 
 def reference_metrics(solver, problem) -> dict[str, float]:
-    """Metrics of a solver's prediction on the reference's test points ({} without reference)."""
+    """Metrics of a solver's prediction on the reference's test points ({} without reference),
+    or the solver's own metrics where it computes them (operator learning: held-out samples)."""
+    own = solver.metrics() if hasattr(solver, "metrics") else None
+    if own is not None:
+        return own
     ref = problem.reference
     if ref is None:
         return {}

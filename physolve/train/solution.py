@@ -44,6 +44,14 @@ class Solution:
     def final_loss(self) -> float:
         return self.history[-1]["loss"] if self.history else float("nan")
 
+    def to_vtk(self, path, resolution: int | None = None, times: int = 11, vectors=None) -> list:
+        """Write the solution, reference and error for ParaView: "<name>.vtu" / ".pvd" (VTU
+        files, a PVD index for time series) or "<name>.xdmf". Returns the files written; see
+        physolve.io.vtk.write_solution for the options."""
+        from ..io.vtk import write_solution  # the output layer, loaded only when asked for
+
+        return write_solution(self.problem, self.solver, path, resolution, times, vectors)
+
 
 def to_float(x) -> float:
     return float(x.detach()) if torch.is_tensor(x) else float(x)

@@ -11,6 +11,7 @@ from typing import Sequence
 import torch
 from tqdm.auto import tqdm
 
+from ..optim.schedules import build_schedule
 from ..optim.stages import Stage, parse_stages
 from .callbacks import Callback, History
 from .metrics import reference_metrics
@@ -39,6 +40,15 @@ class TrainState:
     problem: object = None
     trainer: "Trainer | None" = None
     last_terms: dict = field(default_factory=dict)
+    # Read by checkpoints (physolve.train.checkpoint): the running stage's optimizer and
+    # scheduler, seconds spent in it, whether this step ends it, and the Solution being built.
+    optimizer: object = None
+    scheduler: object = None
+    stage_time: float = 0.0
+    stage_done: bool = False
+    solution: object = None
+    # Optimizer and scheduler states restored from a checkpoint, for the stage resumed.
+    resumed: dict = field(default_factory=dict)
 
 
 class Trainer:
@@ -74,21 +84,29 @@ class Trainer:
         self.callbacks = list(callbacks)
 
     # ------------------------------------------------------------------------------------------
-    def fit(self, problem, solver) -> Solution:
+    def fit(self, problem, solver, resume: dict | None = None) -> Solution:
+        """Train `solver` on `problem`. `resume`: a checkpoint (physolve.train.checkpoint) of
+        this run to continue from; the result is then the same as an uninterrupted run's."""
         history = History()
         callbacks = [history, *self.callbacks]
         state = TrainState(solver=solver, problem=problem, trainer=self)
         solver.setup(problem, dtype=self.dtype, device=self.device, seed=self.seed)
-        solution = Solution(problem, solver, history.records)
+        solution = state.solution = Solution(problem, solver, history.records)
+        if resume is not None:
+            from .checkpoint import restore
+            restore(resume, state)
         for cb in callbacks:
             cb.on_fit_start(state)
-        t_start = time.perf_counter()
-        good = copy.deepcopy(solver.state_dict())
+        t_start = time.perf_counter() - state.elapsed
+        good = (state.step, copy.deepcopy(solver.state_dict()))
         for state.stage_index, stage in enumerate(self.stages):
+            if state.stage_index < len(solution.stages):
+                continue  # completed before the run was resumed
             summary, good = self._run_stage(stage, state, callbacks, solution, good, t_start)
             solution.stages.append(summary)
             for cb in callbacks:
                 cb.on_stage_end(state, summary)
+            state.stage_step, state.stage_time = 0, 0.0
         state.elapsed = solution.wall_time = time.perf_counter() - t_start
         for cb in callbacks:
             cb.on_fit_end(state, solution)
@@ -97,20 +115,23 @@ class Trainer:
     def _run_stage(self, stage: Stage, state: TrainState, callbacks, solution, good, t_start):
         solver = state.solver
         optimizer = stage.spec.create(solver.parameters(), **stage.options)
-        scheduler = None
-        if stage.decay < 1 and stage.steps > 0:
-            gamma = stage.decay ** (1.0 / stage.steps)
-            scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)
+        scheduler = build_schedule(stage.schedule, optimizer, stage.steps)
+        state.optimizer, state.scheduler = optimizer, scheduler
+        if state.resumed:  # continuing this stage from a checkpoint
+            optimizer.load_state_dict(state.resumed["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(state.resumed["scheduler"])
+            state.resumed = {}
         for cb in callbacks:
             cb.on_stage_start(state, optimizer)
-        t_stage = time.perf_counter()
+        t_stage = time.perf_counter() - state.stage_time
         reason = f"step budget of {stage.steps} reached"
-        bar = tqdm(total=stage.steps, desc=f"{stage.name}", disable=not self.progress,
-                   file=sys.stderr, mininterval=1.0, leave=True, dynamic_ncols=True)
-        state.stage_step = 0
+        bar = tqdm(total=stage.steps, initial=state.stage_step, desc=f"{stage.name}",
+                   disable=not self.progress, file=sys.stderr, mininterval=1.0, leave=True,
+                   dynamic_ncols=True)
         loss = math.nan
         with bar:
-            for k in range(stage.steps):
+            for k in range(state.stage_step, stage.steps):
                 if (stage.resamples and self.resample_every and state.step > 0
                         and state.step % self.resample_every == 0):
                     state.round += 1
@@ -123,18 +144,9 @@ class Trainer:
                 state.step += 1
                 state.stage_step = k + 1
                 state.elapsed = time.perf_counter() - t_start
+                state.stage_time = time.perf_counter() - t_stage
                 if not math.isfinite(loss):
-                    solver.load_state_dict(good)
-                    solution.status = "diverged"
-                    solution.wall_time = state.elapsed
-                    terms = {k_: float(v) for k_, v in state.last_terms.items()}
-                    bad = [k_ for k_, v in terms.items() if not math.isfinite(v)]
-                    raise TrainingDiverged(
-                        f"loss became {loss} at step {k + 1} of stage '{stage}' "
-                        f"(non-finite terms: {bad or 'total only'}); parameters restored to "
-                        f"the last good state at step {state.step - 1 - (k % max(self.metrics_every, 1))}."
-                        " Lower the learning rate, use float64, or check the residual for "
-                        "divisions by zero.", solution)
+                    self._diverged(state, stage, loss, good, solution)
                 record = {"stage": stage.name, "step": state.step, "loss": loss}
                 for cb in callbacks:
                     cb.on_step(state, record)
@@ -146,7 +158,10 @@ class Trainer:
                         cb.on_metrics(state, record)
                     bar.set_postfix({k_: f"{v:.3g}" for k_, v in record.items()
                                      if k_ in ("loss", "rel_l2")}, refresh=False)
-                    good = copy.deepcopy(solver.state_dict())
+                    good = (state.step, copy.deepcopy(solver.state_dict()))
+                state.stage_done = bool(last or stop)
+                for cb in callbacks:
+                    cb.on_step_end(state)
                 bar.update(1)
                 if stop:
                     reason = stop
@@ -158,6 +173,20 @@ class Trainer:
         if self.progress:
             print(f"stage {stage}: {state.stage_step} steps, {reason}", file=sys.stderr)
         return summary, good
+
+    @staticmethod
+    def _diverged(state: TrainState, stage: Stage, loss: float, good, solution):
+        """Restore the last good parameters and stop with a message that says what to try."""
+        good_step, good_state = good
+        state.solver.load_state_dict(good_state)
+        solution.status = "diverged"
+        solution.wall_time = state.elapsed
+        bad = [k for k, v in state.last_terms.items() if not math.isfinite(float(v))]
+        raise TrainingDiverged(
+            f"loss became {loss} at step {state.stage_step} of stage '{stage}' (non-finite "
+            f"terms: {bad or 'none; the total only'}); parameters restored to the last good "
+            f"state, from step {good_step}. Lower the learning rate, use float64, or check the "
+            "residual for divisions by zero.", solution)
 
     def _step(self, stage: Stage, optimizer, state: TrainState) -> float:
         solver = state.solver

@@ -1,0 +1,97 @@
+"""The run directory: where one training job keeps everything it produces.
+
+    <run dir>/
+      config.yaml            the resolved config (what `resume` and `export` rebuild from)
+      metrics.jsonl          one JSON object per metrics record, written as training goes
+      metrics.json           the final metrics: rel_l2, max_abs_err, wall_time_s, steps, ...
+      checkpoints/last.pt    the latest checkpoint (physolve.train.checkpoint)
+      vtk/                   solution.vtu | solution.pvd + solution_NNNN.vtu | solution.xdmf
+      plots/                 solution.png, error.png, loss.png
+      .hydra/, train.log     Hydra's record of the invocation (runs started by `physolve train`)
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+from ..train.callbacks import Callback
+
+
+class RunDir:
+    """Paths inside a run directory."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    config = property(lambda self: self.root / "config.yaml")
+    metrics_log = property(lambda self: self.root / "metrics.jsonl")
+    metrics = property(lambda self: self.root / "metrics.json")
+    checkpoint = property(lambda self: self.root / "checkpoints" / "last.pt")
+    vtk = property(lambda self: self.root / "vtk")
+    plots = property(lambda self: self.root / "plots")
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.root)!r})"
+
+
+def _plain(value):
+    """JSON-safe: non-finite floats become null (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(path: str | Path, data: dict) -> Path:
+    """Write a JSON file atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({k: _plain(v) for k, v in data.items()}, indent=2) + "\n",
+                   encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+class MetricsLog(Callback):
+    """Appends every metrics record to a JSON-lines file as it is made.
+
+    A resumed run starts the file over from the checkpoint's history, so records that the
+    interrupted run wrote after its last checkpoint are not repeated."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def on_fit_start(self, state):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("w", encoding="utf-8") as fh:
+            for record in state.solution.history:
+                fh.write(self._line(record))
+
+    def on_metrics(self, state, record):
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(self._line(record))
+
+    @staticmethod
+    def _line(record: dict) -> str:
+        return json.dumps({k: _plain(v) for k, v in record.items()}) + "\n"
+
+
+def write_outputs(run: RunDir, problem, solver, history: list[dict], options) -> list[Path]:
+    """VTK files and PNG plots of a trained solver, as `options` (config.OutputOptions) say."""
+    from .plots import plot_error, plot_history, plot_solution
+    from .vtk import write_solution
+
+    written: list[Path] = []
+    for fmt in options.formats:
+        suffix = ".xdmf" if fmt == "xdmf" else ".vtu"
+        written += write_solution(problem, solver, run.vtk / f"solution{suffix}",
+                                  options.resolution, options.times, options.vectors)
+    if options.plots:
+        run.plots.mkdir(parents=True, exist_ok=True)
+        written += [p for p in (plot_solution(problem, solver, run.plots / "solution.png",
+                                              options.resolution),
+                                plot_error(problem, solver, run.plots / "error.png",
+                                           options.resolution),
+                                plot_history(history, run.plots / "loss.png")) if p]
+    return written

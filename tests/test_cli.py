@@ -1,0 +1,200 @@
+"""The `physolve` command: overrides, multirun, run directories, exit status 2 for bad configs,
+export, and a run killed with SIGKILL that resumes to bitwise the same parameters."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from physolve.cli import main
+from physolve.train.checkpoint import load_checkpoint
+
+TINY = ["model.n_interior=16", "model.n_boundary=2", "optim.stages=[{name:adam,steps:12}]",
+        "trainer.progress=false", "trainer.metrics_every=4", "checkpoint.every=5"]
+
+
+def _train(capsys, *args) -> tuple[Path, str]:
+    main(["train", *args])
+    out = capsys.readouterr().out.strip().splitlines()
+    return Path(out[-1]), "\n".join(out)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """One small run through the command, with overrides of several kinds."""
+    root = tmp_path_factory.mktemp("run")
+    main(["train", "model.width=12", "trainer.dtype=float64", "model.chunk_size=1000",
+          "output.formats=[vtu,xdmf]", "output.resolution=51", *TINY,
+          f"hydra.run.dir={root}"])
+    return root
+
+
+def test_run_prints_its_directory_and_writes_its_layout(run_dir, capsys):
+    for name in ("config.yaml", "metrics.jsonl", "metrics.json", "checkpoints/last.pt",
+                 "vtk/solution.vtu", "vtk/solution.xdmf", "vtk/solution.h5",
+                 "plots/solution.png", "plots/error.png", "plots/loss.png", ".hydra/config.yaml"):
+        assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {"rel_l2", "max_abs_err", "wall_time_s", "steps"} <= set(metrics)
+    assert metrics["steps"] == 12 and metrics["status"] == "completed"
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [4, 8, 12]
+    assert records[-1]["rel_l2"] == pytest.approx(metrics["rel_l2"], rel=1e-12)
+    from matplotlib.image import imread
+    assert imread(run_dir / "plots" / "loss.png").ndim == 3
+
+
+def test_overrides_reach_the_objects(run_dir):
+    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")["solver"]["module"]
+    weight = state["net.layers.0.weight"]
+    assert weight.shape == (12, 1) and weight.dtype == torch.float64
+    saved = (run_dir / "config.yaml").read_text()
+    assert "chunk_size: 1000" in saved   # a PINN argument its config file does not list
+
+
+def test_multirun_sweeps_a_value(tmp_path, capsys):
+    main(["train", "-m", "model.width=5,7", *TINY, "output.formats=[]", "output.plots=false",
+          f"hydra.sweep.dir={tmp_path}"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == str(tmp_path / "1")
+    widths = [load_checkpoint(tmp_path / str(i) / "checkpoints" / "last.pt")["solver"]["module"]
+              ["net.layers.0.weight"].shape[0] for i in (0, 1)]
+    assert widths == [5, 7]
+
+
+BAD = [  # override, text naming the key and what is allowed
+    ("model.widht=3", "model.widht: unknown key; allowed keys: activation"),
+    ("model.width=wide", "model.width: expected an integer, got 'wide'"),
+    ("problem=nope", "problem: no config 'nope' in configs/problem/; allowed: burgers"),
+    ("model=nope", "model: no config 'nope' in configs/model/; allowed: mgno, pig, pinn"),
+    ("problem.name=nope", "problem.name: unknown problem 'nope'; allowed: burgers"),
+    ("optim.stages.0.name=adamm", "optim.stages[0].name: unknown optimizer 'adamm'; allowed: adam"),
+    ("trainer.dtype=float16", "trainer.dtype: unknown dtype 'float16'; choose one of: float32"),
+    ("model.activation=swish", "model.activation: unknown activation 'swish'"),
+    ("resume=/nonexistent/run", "resume: /nonexistent/run is not a physolve run directory"),
+]
+
+
+@pytest.mark.parametrize("override, message", BAD, ids=[b[0] for b in BAD])
+def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, override, message):
+    with pytest.raises(SystemExit) as info:
+        main(["train", *TINY, override, f"hydra.run.dir={tmp_path / 'r'}"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()  # nothing started
+
+
+def test_a_bad_value_in_a_sweep_stops_before_the_first_job(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "-m", "model.width=4,wide", *TINY, f"hydra.sweep.dir={tmp_path}"])
+    assert info.value.code == 2 and "model.width: expected an integer" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_list_prints_the_registries(capsys):
+    main(["list"])
+    out = capsys.readouterr().out
+    for name in ("burgers", "poisson2d_c", "poisson_mesh", "pinn", "lbfgs", "adam",
+                 "burgers_pinn", "poisson2d_c_pinn", "inverse_diffusion"):
+        assert f"  {name}" in out
+
+
+def test_export_reevaluates_the_saved_model(run_dir, tmp_path, capsys):
+    import vtk
+
+    main(["export", str(run_dir), "--format", "vtu", "--resolution", "21", "--out",
+          str(tmp_path)])
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(tmp_path)
+    reader = vtk.vtkXMLUnstructuredGridReader()
+    reader.SetFileName(str(tmp_path / "solution.vtu"))
+    reader.Update()
+    grid = reader.GetOutput()
+    assert grid.GetNumberOfPoints() == 21 and grid.GetNumberOfCells() == 20
+    u = np.array([grid.GetPointData().GetArray("u").GetValue(i) for i in range(21)])
+    x = np.array([grid.GetPoint(i)[0] for i in range(21)])
+    # The same model as the run's: its prediction at the export points, recomputed here.
+    from physolve.runner import load_run
+    _, solver, _ = load_run(run_dir)
+    assert np.allclose(u, solver.predict(torch.from_numpy(x[:, None])).numpy()[:, 0], rtol=0,
+                       atol=1e-12)
+
+
+# --- real processes -------------------------------------------------------------------------
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("physolve")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "physolve.cli"]
+
+
+# Single-threaded so that every process does the same floating-point operations.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def test_console_script_finds_its_configs_from_any_directory(tmp_path):
+    proc = subprocess.run([*_command(), "train", "model.widht=3"], cwd=tmp_path, env=ENV,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "model.widht: unknown key; allowed keys: activation" in proc.stderr
+
+
+RESUMABLE = ["problem.k=4", "model.width=16", "model.depth=2", "model.n_interior=100",
+             "model.sampling=uniform",
+             "optim.stages=[{name:adam,steps:80,lr:0.01,decay:0.5},{name:lbfgs,steps:170}]",
+             "trainer.dtype=float64", "trainer.metrics_every=40", "trainer.resample_every=30",
+             "trainer.progress=false", "checkpoint.every=10", "output.formats=[]",
+             "output.plots=false"]
+
+
+def _checkpoint_or_none(path: Path):
+    try:
+        return load_checkpoint(path)
+    except FileNotFoundError:
+        return None
+
+
+def _records(run: Path) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if k != "time"}
+            for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_sigkill_then_resume_gives_bitwise_the_same_parameters(tmp_path, capsys):
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    victim = subprocess.Popen([*_command(), "train", *RESUMABLE, f"hydra.run.dir={cut}"],
+                              env=ENV, cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while True:  # kill it once it is well into L-BFGS
+        ck = _checkpoint_or_none(cut / "checkpoints" / "last.pt")
+        if ck is not None and len(ck["stages"]) == 1 and ck["step"] >= 130:
+            break
+        assert victim.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate()
+    assert victim.returncode == -signal.SIGKILL
+    assert not (cut / "metrics.json").exists()
+    killed = load_checkpoint(cut / "checkpoints" / "last.pt")
+    assert 130 <= killed["step"] < 250 and killed["optimizer"]["state"]["lbfgs"]["s"]
+
+    # Resume in a new process while the uninterrupted run goes on here (single-threaded too).
+    resumed = subprocess.Popen([*_command(), "train", *RESUMABLE, f"resume={cut}"], env=ENV,
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    main(["train", *RESUMABLE, f"hydra.run.dir={full}"])
+    out, err = resumed.communicate(timeout=180)
+    assert resumed.returncode == 0, err
+    assert out.strip().splitlines()[-1] == str(cut)
+
+    a = load_checkpoint(full / "checkpoints" / "last.pt")
+    b = load_checkpoint(cut / "checkpoints" / "last.pt")
+    assert a["step"] == b["step"] == 250
+    for name, tensor in a["solver"]["module"].items():
+        assert torch.equal(tensor, b["solver"]["module"][name]), name
+    assert _records(full) == _records(cut)
