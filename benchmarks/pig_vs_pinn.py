@@ -15,6 +15,7 @@ Writes benchmarks/results/pig.md (or --out).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -68,30 +69,38 @@ def matched_pinn(problem, pig, n_params: int, depth: int = 3):
                 n_initial=pig.n_initial, sampling=pig.sampling, weights=pig.weights)
 
 
-def run(problem, solver, trainer_kw, budget: float):
+def run(problem, solver, trainer_kw, budget: float, clock: str):
     import physolve as ps
 
     stages = [{**s, "time_limit": min(s.get("time_limit") or budget, budget)}
               for s in trainer_kw["stages"]]
     options = {k: v for k, v in trainer_kw.items() if k != "stages"}
-    options.update(progress=False, metrics_every=0)
+    options.update(progress=False, metrics_every=0, clock=clock)
     solution = ps.solve(problem, solver, optim=stages, **options)
     metrics = solution.metrics()
     return {"parameters": sum(p.numel() for p in solver.parameters()),
-            "wall_time_s": metrics["wall_time_s"], "rel_l2": metrics["rel_l2"],
+            "time_s": metrics["wall_time_s"], "rel_l2": metrics["rel_l2"],
             "max_abs_err": metrics["max_abs_err"], "steps": metrics["steps"],
             "reason": solution.stages[-1]["reason"]}
 
 
-def accuracy_rows(case: str, budget: float) -> list[dict]:
+def accuracy_rows(case: str, budget: float, methods, clock: str) -> dict:
+    """{method kind: row} for PIG from the case's config and the PINN matched to it."""
     cfg = compose(CASES[case])
-    problem, pig, trainer_kw = build(cfg)
-    rows = [{"method": describe_pig(pig), **run(problem, pig, trainer_kw, budget)}]
-    problem, pig, trainer_kw = build(cfg)   # fresh objects for the second run
-    pinn = matched_pinn(problem, pig, rows[0]["parameters"])
-    rows.append({"method": f"PINN {pinn.depth}x{pinn.width} tanh",
-                 **run(problem, pinn, trainer_kw, budget)})
+    rows = {}
+    for kind in methods:
+        problem, pig, trainer_kw = build(cfg)   # fresh objects for every run
+        solver = pig if kind == "pig" else matched_pinn(problem, pig, parameter_count(problem,
+                                                                                      pig))
+        name = describe_pig(pig) if kind == "pig" else f"PINN {solver.depth}x{solver.width} tanh"
+        rows[kind] = {"method": name, **run(problem, solver, trainer_kw, budget, clock)}
     return rows
+
+
+def parameter_count(problem, solver) -> int:
+    """Trainable parameters of `solver` once set up on `problem` (the network is built then)."""
+    solver.setup(problem, dtype=torch.float64, device="cpu", seed=0)
+    return sum(p.numel() for p in solver.parameters())
 
 
 def describe_pig(pig) -> str:
@@ -159,19 +168,20 @@ def render(results: dict) -> str:
              "Written by `benchmarks/pig_vs_pinn.py`; each section names the command that "
              "produced it and the machine load seen while it ran (the machine may be shared: "
              "timings under load are pessimistic).", ""]
-    for case, entry in sorted(results.get("accuracy", {}).items()):
-        lines += [f"## {case}: accuracy at a budget of {entry['budget']:g} s per method", "",
-                  f"Command: `{entry['command']}`  ", f"Run: {entry['environment']}", "",
+    for case, methods in sorted(results.get("accuracy", {}).items()):
+        lines += [f"## {case}: accuracy at a fixed time budget per method", "",
                   "Same collocation points and stages for both methods; each stage capped at "
                   "the budget. Errors on the problem's reference grid (Helmholtz: 250 x 250; "
-                  "Klein-Gordon: 50^3).", "",
-                  "| method | parameters | wall time (s) | rel. L2 | max abs. error | steps | "
-                  "stopped because |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-        lines += [f"| {r['method']} | {r['parameters']} | {r['wall_time_s']:.0f} | "
-                  f"{r['rel_l2']:.3e} | {r['max_abs_err']:.3e} | {r['steps']} | {r['reason']} |"
-                  for r in entry["rows"]]
-        lines.append("")
+                  "Klein-Gordon: 50^3). time: seconds on the run's clock (cpu: CPU time of "
+                  "the process, wall: elapsed).", "",
+                  "| method | parameters | budget (s) | clock | time (s) | rel. L2 | "
+                  "max abs. error | steps | stopped because |",
+                  "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |"]
+        lines += [f"| {r['method']} | {r['parameters']} | {r['budget']:g} | {r['clock']} | "
+                  f"{r['time_s']:.0f} | {r['rel_l2']:.3e} | {r['max_abs_err']:.3e} | "
+                  f"{r['steps']} | {r['reason']} |" for _, r in sorted(methods.items())]
+        lines += [""] + [f"- {r['method']}: `{r['command']}`; {r['environment']}"
+                         for _, r in sorted(methods.items())] + [""]
     if "speed" in results:
         entry = results["speed"]
         lines += ["## Time of one loss + gradient evaluation (Helmholtz 2D, float64)", "",
@@ -195,15 +205,19 @@ def record(out: Path, update: dict) -> None:
     """Merge `update` into the results kept beside the report (out.json) and re-render, so
     cases can be run separately."""
     store = out.with_suffix(".json")
-    results = json.loads(store.read_text()) if store.exists() else {}
-    for key, value in update.items():
-        if key == "accuracy":
-            results.setdefault("accuracy", {}).update(value)
-        else:
-            results[key] = value
     out.parent.mkdir(parents=True, exist_ok=True)
-    store.write_text(json.dumps(results, indent=1))
-    out.write_text(render(results))
+    # Runs of single methods may go side by side and finish together: one writer at a time.
+    with open(out.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = json.loads(store.read_text()) if store.exists() else {}
+        for key, value in update.items():
+            if key == "accuracy":   # merged by case and method: runs may be done separately
+                for case, rows in value.items():
+                    results.setdefault("accuracy", {}).setdefault(case, {}).update(rows)
+            else:
+                results[key] = value
+        store.write_text(json.dumps(results, indent=1))
+        out.write_text(render(results))
 
 
 def main(argv=None):
@@ -211,6 +225,11 @@ def main(argv=None):
     parser.add_argument("--budget", type=float, default=1800.0,
                         help="seconds of training per method and case (default: 1800)")
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--methods", nargs="*", default=["pig", "pinn"],
+                        choices=["pig", "pinn"])
+    parser.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                        help="what the budget measures: elapsed time, or CPU time of the "
+                        "process (steadier on a shared machine; use with --threads 1)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-speed", dest="speed", action="store_false",
                         help="skip the evaluation-time table")
@@ -228,12 +247,12 @@ def main(argv=None):
 
     for case in args.cases:
         before = load_line()
-        rows = accuracy_rows(case, args.budget)
-        for r in rows:
+        rows = accuracy_rows(case, args.budget, args.methods, args.clock)
+        for r in rows.values():
+            r.update(budget=args.budget, clock=args.clock, command=command,
+                     environment=environment(before))
             print(r, flush=True)
-        record(args.out, {"accuracy": {case: {"budget": args.budget, "command": command,
-                                              "environment": environment(before),
-                                              "rows": rows}}})
+        record(args.out, {"accuracy": {case: rows}})
     if args.speed:
         before = load_line()
         rows = speed_rows([(1000, 400), (2000, 800), (4000, 1600)], args.repeats)

@@ -19,6 +19,10 @@ from .precision import resolve_device, resolve_dtype
 from .solution import Solution
 
 
+# Clocks for time limits and recorded times (Trainer(clock=...)).
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or inf. `solution` holds the last good state, restored."""
 
@@ -63,12 +67,15 @@ class Trainer:
     resample_every: draw new collocation points every so many steps (0: never) in stages that
         allow it (first-order ones by default).
     progress: show a tqdm bar per stage.
+    clock: what time limits and recorded times measure: "wall" (elapsed time) or "cpu" (CPU
+        time of this process; steadier than wall time on a shared machine, for budgets).
     callbacks: physolve.train.callbacks.Callback instances.
     """
 
     def __init__(self, stages: Sequence = ("adam:1000",), dtype="float32", device="cpu",
                  seed: int | None = 0, metrics_every: int = 100, resample_every: int = 0,
-                 progress: bool = True, callbacks: Sequence[Callback] = ()):
+                 progress: bool = True, callbacks: Sequence[Callback] = (),
+                 clock: str = "wall"):
         self.stages: list[Stage] = parse_stages(stages)
         self.dtype = resolve_dtype(dtype)
         self.device = resolve_device(device)
@@ -77,6 +84,9 @@ class Trainer:
         for key, val in {"metrics_every": metrics_every, "resample_every": resample_every}.items():
             if not isinstance(val, int) or val < 0:
                 raise ValueError(f"{key} must be an integer >= 0, got {val!r}")
+        if clock not in CLOCKS:
+            raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
+        self.clock = CLOCKS[clock]
         self.seed = seed
         self.metrics_every = metrics_every
         self.resample_every = resample_every
@@ -97,7 +107,7 @@ class Trainer:
             restore(resume, state)
         for cb in callbacks:
             cb.on_fit_start(state)
-        t_start = time.perf_counter() - state.elapsed
+        t_start = self.clock() - state.elapsed
         good = (state.step, copy.deepcopy(solver.state_dict()))
         for state.stage_index, stage in enumerate(self.stages):
             if state.stage_index < len(solution.stages):
@@ -107,7 +117,7 @@ class Trainer:
             for cb in callbacks:
                 cb.on_stage_end(state, summary)
             state.stage_step, state.stage_time = 0, 0.0
-        state.elapsed = solution.wall_time = time.perf_counter() - t_start
+        state.elapsed = solution.wall_time = self.clock() - t_start
         for cb in callbacks:
             cb.on_fit_end(state, solution)
         return solution
@@ -124,7 +134,7 @@ class Trainer:
             state.resumed = {}
         for cb in callbacks:
             cb.on_stage_start(state, optimizer)
-        t_stage = time.perf_counter() - state.stage_time
+        t_stage = self.clock() - state.stage_time
         reason = f"step budget of {stage.steps} reached"
         bar = tqdm(total=stage.steps, initial=state.stage_step, desc=f"{stage.name}",
                    disable=not self.progress, file=sys.stderr, mininterval=1.0, leave=True,
@@ -143,8 +153,8 @@ class Trainer:
                     scheduler.step()
                 state.step += 1
                 state.stage_step = k + 1
-                state.elapsed = time.perf_counter() - t_start
-                state.stage_time = time.perf_counter() - t_stage
+                state.elapsed = self.clock() - t_start
+                state.stage_time = self.clock() - t_stage
                 if not math.isfinite(loss):
                     self._diverged(state, stage, loss, good, solution)
                 record = {"stage": stage.name, "step": state.step, "loss": loss}
@@ -167,7 +177,7 @@ class Trainer:
                     reason = stop
                     break
         summary = {"name": stage.name, "steps": state.stage_step, "reason": reason,
-                   "loss": loss, "seconds": time.perf_counter() - t_stage}
+                   "loss": loss, "seconds": self.clock() - t_stage}
         if hasattr(optimizer, "evaluations"):
             summary["evaluations"] = optimizer.evaluations
         if self.progress:
@@ -204,13 +214,12 @@ class Trainer:
         optimizer.step()
         return float(total.detach())
 
-    @staticmethod
-    def _stop_reason(stage: Stage, optimizer, loss: float, t_stage: float) -> str | None:
+    def _stop_reason(self, stage: Stage, optimizer, loss: float, t_stage: float) -> str | None:
         if getattr(optimizer, "stop_reason", None):
             return optimizer.stop_reason
         if stage.tol is not None and loss <= stage.tol:
             return f"loss {loss:.3g} below tol={stage.tol:g}"
-        if stage.time_limit is not None and time.perf_counter() - t_stage >= stage.time_limit:
+        if stage.time_limit is not None and self.clock() - t_stage >= stage.time_limit:
             return f"time limit of {stage.time_limit:g} s reached"
         return None
 
