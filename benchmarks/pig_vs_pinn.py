@@ -30,27 +30,33 @@ CASES = {"helmholtz": "pig_helmholtz", "klein_gordon": "pig_klein_gordon"}
 
 
 # --- configs ----------------------------------------------------------------------------------
-def compose(experiment: str, overrides: tuple[str, ...] = ()):
-    """The resolved config of `experiment=<name>` (Hydra's compose API)."""
+def compose(experiment: str, overrides: tuple[str, ...] = ()) -> dict:
+    """The resolved config of `experiment=<name>` as plain containers (Hydra's compose API)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base=None):
-        return hydra_compose("config", overrides=[f"experiment={experiment}", *overrides])
-
-
-def build(cfg):
-    """(problem, solver, trainer options) from a composed config, through the registries."""
     from omegaconf import OmegaConf
 
-    from physolve.models import solvers
-    from physolve.pde.library import problems
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base=None):
+        cfg = hydra_compose("config", overrides=[f"experiment={experiment}", *overrides])
+    config = OmegaConf.to_container(cfg, resolve=True)
+    config.pop("resume", None)   # a key of the command (physolve.cli), not of the run
+    return config
 
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    problem_kw, model_kw = dict(plain["problem"]), dict(plain["model"])
-    problem = problems.get(problem_kw.pop("name"))(**problem_kw)
-    solver = solvers.get(model_kw.pop("name"))(**model_kw)
-    return problem, solver, {"stages": plain["optim"]["stages"], **plain["trainer"]}
+
+def build(config: dict):
+    """(problem, solver, trainer) through physolve's config layer, as `physolve train` does."""
+    from physolve.config import build as build_run
+    from physolve.config import validate
+
+    return build_run(validate(config))
+
+
+def budgeted(config: dict, budget: float, clock: str) -> dict:
+    """`config` with every stage capped at `budget` seconds on `clock`, metrics at the end."""
+    stages = [{**s, "time_limit": min(s.get("time_limit") or budget, budget)}
+              for s in config["optim"]["stages"]]
+    trainer = {**config["trainer"], "progress": False, "metrics_every": 0, "clock": clock}
+    return {**config, "optim": {"stages": stages}, "trainer": trainer}
 
 
 # --- a PINN of the same size ------------------------------------------------------------------
@@ -58,49 +64,39 @@ def mlp_parameters(in_dim: int, out_dim: int, width: int, depth: int) -> int:
     return (in_dim + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * out_dim
 
 
-def matched_pinn(problem, pig, n_params: int, depth: int = 3):
-    """A tanh PINN of `depth` hidden layers whose parameter count is closest to n_params, on
-    the same collocation points as `pig`."""
-    from physolve import PINN
-
+def matched_pinn(config: dict, problem, n_params: int, depth: int = 3) -> dict:
+    """`config` with its model replaced by a tanh PINN of `depth` hidden layers whose parameter
+    count is closest to n_params, on the same collocation points and loss weights."""
     d, m = len(problem.inputs), len(problem.outputs)
     width = min(range(2, 400), key=lambda w: abs(mlp_parameters(d, m, w, depth) - n_params))
-    return PINN(width=width, depth=depth, n_interior=pig.n_interior, n_boundary=pig.n_boundary,
-                n_initial=pig.n_initial, sampling=pig.sampling, weights=pig.weights)
+    same = ("n_interior", "n_boundary", "n_initial", "sampling", "weights")
+    model = {"name": "pinn", "width": width, "depth": depth, "activation": "tanh",
+             **{k: config["model"][k] for k in same if k in config["model"]}}
+    return {**config, "model": model}
 
 
-def run(problem, solver, trainer_kw, budget: float, clock: str):
-    import physolve as ps
-
-    stages = [{**s, "time_limit": min(s.get("time_limit") or budget, budget)}
-              for s in trainer_kw["stages"]]
-    options = {k: v for k, v in trainer_kw.items() if k != "stages"}
-    options.update(progress=False, metrics_every=0, clock=clock)
-    solution = ps.solve(problem, solver, optim=stages, **options)
+def run(config: dict) -> dict:
+    problem, solver, trainer = build(config)
+    solution = trainer.fit(problem, solver)
     metrics = solution.metrics()
-    return {"parameters": sum(p.numel() for p in solver.parameters()),
-            "time_s": metrics["wall_time_s"], "rel_l2": metrics["rel_l2"],
-            "max_abs_err": metrics["max_abs_err"], "steps": metrics["steps"],
-            "reason": solution.stages[-1]["reason"]}
+    return {"parameters": parameter_count(solver), "time_s": metrics["wall_time_s"],
+            "rel_l2": metrics["rel_l2"], "max_abs_err": metrics["max_abs_err"],
+            "steps": metrics["steps"], "reason": solution.stages[-1]["reason"]}
+
+
+def parameter_count(solver) -> int:
+    return sum(p.numel() for p in solver.parameters())
 
 
 def accuracy_rows(case: str, budget: float, methods, clock: str) -> dict:
     """{method kind: row} for PIG from the case's config and the PINN matched to it."""
-    cfg = compose(CASES[case])
-    rows = {}
-    for kind in methods:
-        problem, pig, trainer_kw = build(cfg)   # fresh objects for every run
-        solver = pig if kind == "pig" else matched_pinn(problem, pig, parameter_count(problem,
-                                                                                      pig))
-        name = describe_pig(pig) if kind == "pig" else f"PINN {solver.depth}x{solver.width} tanh"
-        rows[kind] = {"method": name, **run(problem, solver, trainer_kw, budget, clock)}
-    return rows
-
-
-def parameter_count(problem, solver) -> int:
-    """Trainable parameters of `solver` once set up on `problem` (the network is built then)."""
-    solver.setup(problem, dtype=torch.float64, device="cpu", seed=0)
-    return sum(p.numel() for p in solver.parameters())
+    config = budgeted(compose(CASES[case]), budget, clock)
+    problem, pig, _ = build(config)
+    configs = {"pig": (describe_pig(pig), config)}
+    if "pinn" in methods:
+        pinn = matched_pinn(config, problem, parameter_count(pig))
+        configs["pinn"] = (f"PINN {pinn['model']['depth']}x{pinn['model']['width']} tanh", pinn)
+    return {kind: {"method": configs[kind][0], **run(configs[kind][1])} for kind in methods}
 
 
 def describe_pig(pig) -> str:

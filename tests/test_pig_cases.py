@@ -1,5 +1,7 @@
 """The PIG paper's second case (Klein-Gordon) and the PIG experiment configs."""
+import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,7 @@ import torch
 from torch import nn
 
 import physolve as ps
+from physolve.cli import main
 from physolve.models import PIG
 from physolve.pde.library import problems
 
@@ -57,31 +60,37 @@ def bench():
 
 @pytest.mark.parametrize("experiment, problem_name", [("pig_helmholtz", "helmholtz2d"),
                                                       ("pig_klein_gordon", "klein_gordon")])
-def test_experiment_configs_compose_build_and_train(bench, experiment, problem_name):
-    cfg = bench.compose(experiment)
-    assert cfg.problem.name == problem_name and cfg.model.name == "pig"
-    assert cfg.trainer.dtype == "float64"
-    # the full-size objects build from the registries ...
-    problem, solver, trainer_kw = bench.build(cfg)
+def test_experiment_configs_build_and_train_into_a_run_directory(bench, experiment,
+                                                                 problem_name, tmp_path, capsys):
+    # the full-size objects build through the config layer ...
+    problem, solver, trainer = bench.build(bench.compose(experiment))
     assert isinstance(solver, PIG) and problem.name == problem_name
-    ps.Trainer(**trainer_kw)                       # stages and trainer options are valid
-    # ... and a shrunken copy trains a few steps
-    small = bench.compose(experiment, ("model.n_gaussians=16", "model.n_interior=64",
-                                       "model.n_boundary=32", "optim.stages=[{name:lbfgs,steps:3}]",
-                                       "trainer.progress=false"))
-    problem, solver, trainer_kw = bench.build(small)
-    if problem_name == "klein_gordon":
-        problem = problems.get("klein_gordon")(resolution=5)
-    stages = trainer_kw.pop("stages")
-    solution = ps.solve(problem, solver, optim=stages, **trainer_kw)
-    assert solution.metrics()["steps"] == 3
+    assert trainer.dtype == torch.float64
+    # ... and a shrunken copy trains a few steps through the command, writing metrics.json
+    main(["train", f"experiment={experiment}", "model.n_gaussians=16", "model.n_interior=64",
+          "model.n_boundary=32", "optim.stages=[{name:lbfgs,steps:3}]", "trainer.progress=false",
+          "output.formats=[]", "output.plots=false", f"hydra.run.dir={tmp_path}"]
+         + (["problem.resolution=5"] if problem_name == "klein_gordon" else []))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["steps"] == 3 and metrics["status"] == "completed"
+    assert 0 < metrics["rel_l2"] < 10
 
 
 def test_matched_pinn_has_about_the_same_parameter_count(bench):
-    problem = problems.get("helmholtz2d")()
-    pig = PIG(n_gaussians=800)
-    pinn = bench.matched_pinn(problem, pig, 4097)
-    pinn.setup(problem, dtype=torch.float64, device="cpu", seed=0)
-    n = sum(p.numel() for p in pinn.parameters())
+    config = bench.compose("pig_helmholtz")
+    problem, pig, _ = bench.build(config)
+    n_pig = bench.parameter_count(pig)
+    assert n_pig == 800 * 5 + (4 * 16 + 16) + 17      # G (2d + 1) + the 4-16-1 MLP
+    pinn_config = bench.matched_pinn(config, problem, n_pig)
+    assert pinn_config["model"]["n_interior"] == config["model"]["n_interior"]
+    _, pinn, _ = bench.build(pinn_config)
+    n = bench.parameter_count(pinn)
     assert n == bench.mlp_parameters(2, 1, pinn.width, pinn.depth)
-    assert abs(n - 4097) / 4097 < 0.03
+    assert abs(n - n_pig) / n_pig < 0.03
+
+
+def test_budget_caps_every_stage_and_sets_the_clock(bench):
+    config = bench.budgeted(bench.compose("pig_helmholtz"), 60, "cpu")
+    assert [s["time_limit"] for s in config["optim"]["stages"]] == [60]
+    _, _, trainer = bench.build(config)
+    assert trainer.clock is time.process_time and trainer.stages[0].time_limit == 60
