@@ -43,19 +43,23 @@ def compose(experiment: str, overrides: tuple[str, ...] = ()) -> dict:
     return config
 
 
-def build(config: dict):
-    """(problem, solver, trainer) through physolve's config layer, as `physolve train` does."""
+def build(config: dict, log: Path | None = None):
+    """(problem, solver, trainer) through physolve's config layer, as `physolve train` does;
+    `log`: a JSON-lines file for the metrics records made during training."""
     from physolve.config import build as build_run
     from physolve.config import validate
+    from physolve.io.rundir import MetricsLog
 
-    return build_run(validate(config))
+    return build_run(validate(config), [MetricsLog(log)] if log else [])
 
 
-def budgeted(config: dict, budget: float, clock: str) -> dict:
-    """`config` with every stage capped at `budget` seconds on `clock`, metrics at the end."""
+def budgeted(config: dict, budget: float, clock: str, metrics_every: int = 0) -> dict:
+    """`config` with every stage capped at `budget` seconds on `clock`; metrics every so many
+    steps (0: at the end only)."""
     stages = [{**s, "time_limit": min(s.get("time_limit") or budget, budget)}
               for s in config["optim"]["stages"]]
-    trainer = {**config["trainer"], "progress": False, "metrics_every": 0, "clock": clock}
+    trainer = {**config["trainer"], "progress": False, "metrics_every": metrics_every,
+               "clock": clock}
     return {**config, "optim": {"stages": stages}, "trainer": trainer}
 
 
@@ -75,8 +79,8 @@ def matched_pinn(config: dict, problem, n_params: int, depth: int = 3) -> dict:
     return {**config, "model": model}
 
 
-def run(config: dict) -> dict:
-    problem, solver, trainer = build(config)
+def run(config: dict, log: Path | None = None) -> dict:
+    problem, solver, trainer = build(config, log)
     solution = trainer.fit(problem, solver)
     metrics = solution.metrics()
     return {"parameters": parameter_count(solver), "time_s": metrics["wall_time_s"],
@@ -88,15 +92,19 @@ def parameter_count(solver) -> int:
     return sum(p.numel() for p in solver.parameters())
 
 
-def accuracy_rows(case: str, budget: float, methods, clock: str) -> dict:
-    """{method kind: row} for PIG from the case's config and the PINN matched to it."""
-    config = budgeted(compose(CASES[case]), budget, clock)
+def accuracy_rows(case: str, budget: float, methods, clock: str, metrics_every: int = 0,
+                  logs: Path | None = None) -> dict:
+    """{method kind: row} for PIG from the case's config and the PINN matched to it; `logs`:
+    a folder for each run's metrics records (<case>_<method>.jsonl)."""
+    config = budgeted(compose(CASES[case]), budget, clock, metrics_every)
     problem, pig, _ = build(config)
     configs = {"pig": (describe_pig(pig), config)}
     if "pinn" in methods:
         pinn = matched_pinn(config, problem, parameter_count(pig))
         configs["pinn"] = (f"PINN {pinn['model']['depth']}x{pinn['model']['width']} tanh", pinn)
-    return {kind: {"method": configs[kind][0], **run(configs[kind][1])} for kind in methods}
+    return {kind: {"method": configs[kind][0],
+                   **run(configs[kind][1], logs / f"{case}_{kind}.jsonl" if logs else None)}
+            for kind in methods}
 
 
 def describe_pig(pig) -> str:
@@ -227,6 +235,9 @@ def main(argv=None):
                         help="what the budget measures: elapsed time, or CPU time of the "
                         "process (steadier on a shared machine; use with --threads 1)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--metrics-every", type=int, default=0,
+                        help="steps between error evaluations during training, logged to "
+                        "<out folder>/progress/<case>_<method>.jsonl (0: at the end only)")
     parser.add_argument("--no-speed", dest="speed", action="store_false",
                         help="skip the evaluation-time table")
     parser.add_argument("--repeats", type=int, default=3)
@@ -243,7 +254,8 @@ def main(argv=None):
 
     for case in args.cases:
         before = load_line()
-        rows = accuracy_rows(case, args.budget, args.methods, args.clock)
+        rows = accuracy_rows(case, args.budget, args.methods, args.clock, args.metrics_every,
+                             args.out.parent / "progress" if args.metrics_every else None)
         for r in rows.values():
             r.update(budget=args.budget, clock=args.clock, command=command,
                      environment=environment(before))
