@@ -92,18 +92,29 @@ def parameter_count(solver) -> int:
     return sum(p.numel() for p in solver.parameters())
 
 
+def last_logged(config: dict, log: Path) -> dict:
+    """The row of a run stopped before its budget ran out: its last metrics record in `log`."""
+    _, solver, _ = build(config)
+    last = json.loads(log.read_text().splitlines()[-1])
+    return {"parameters": parameter_count(solver), "time_s": last["time"],
+            "rel_l2": last["rel_l2"], "max_abs_err": last["max_abs_err"], "steps": last["step"],
+            "reason": "run stopped before its budget; its last logged record"}
+
+
 def accuracy_rows(case: str, budget: float, methods, clock: str, metrics_every: int = 0,
-                  logs: Path | None = None) -> dict:
+                  logs: Path | None = None, stopped: bool = False) -> dict:
     """{method kind: row} for PIG from the case's config and the PINN matched to it; `logs`:
-    a folder for each run's metrics records (<case>_<method>.jsonl)."""
+    a folder for each run's metrics records (<case>_<method>.jsonl). `stopped`: train
+    nothing, take the rows from those records (runs cut short)."""
     config = budgeted(compose(CASES[case]), budget, clock, metrics_every)
     problem, pig, _ = build(config)
     configs = {"pig": (describe_pig(pig), config)}
     if "pinn" in methods:
         pinn = matched_pinn(config, problem, parameter_count(pig))
         configs["pinn"] = (f"PINN {pinn['model']['depth']}x{pinn['model']['width']} tanh", pinn)
+    measure = last_logged if stopped else run
     return {kind: {"method": configs[kind][0],
-                   **run(configs[kind][1], logs / f"{case}_{kind}.jsonl" if logs else None)}
+                   **measure(configs[kind][1], logs / f"{case}_{kind}.jsonl" if logs else None)}
             for kind in methods}
 
 
@@ -238,6 +249,9 @@ def main(argv=None):
     parser.add_argument("--metrics-every", type=int, default=0,
                         help="steps between error evaluations during training, logged to "
                         "<out folder>/progress/<case>_<method>.jsonl (0: at the end only)")
+    parser.add_argument("--stopped", action="store_true",
+                        help="train nothing: record the last logged error of runs that were "
+                        "stopped before their budget (run with --metrics-every)")
     parser.add_argument("--no-speed", dest="speed", action="store_false",
                         help="skip the evaluation-time table")
     parser.add_argument("--repeats", type=int, default=3)
@@ -254,8 +268,9 @@ def main(argv=None):
 
     for case in args.cases:
         before = load_line()
+        logs = args.out.parent / "progress" if args.metrics_every or args.stopped else None
         rows = accuracy_rows(case, args.budget, args.methods, args.clock, args.metrics_every,
-                             args.out.parent / "progress" if args.metrics_every else None)
+                             logs, args.stopped)
         for r in rows.values():
             r.update(budget=args.budget, clock=args.clock, command=command,
                      environment=environment(before))

@@ -94,3 +94,28 @@ def test_budget_caps_every_stage_and_sets_the_clock(bench):
     assert [s["time_limit"] for s in config["optim"]["stages"]] == [60]
     _, _, trainer = bench.build(config)
     assert trainer.clock is time.process_time and trainer.stages[0].time_limit == 60
+
+
+def test_runs_recorded_separately_share_one_table(bench, tmp_path):
+    out = tmp_path / "pig.md"
+    row = {"parameters": 4097, "budget": 60.0, "clock": "cpu", "time_s": 61.0, "rel_l2": 1e-4,
+           "max_abs_err": 2e-4, "steps": 7, "reason": "r", "command": "c", "environment": "e"}
+    bench.record(out, {"accuracy": {"helmholtz": {"pig": {**row, "method": "PIG x"}}}})
+    bench.record(out, {"accuracy": {"helmholtz": {"pinn": {**row, "method": "PINN y",
+                                                            "rel_l2": 0.5}}}})
+    stored = json.loads(out.with_suffix(".json").read_text())
+    assert set(stored["accuracy"]["helmholtz"]) == {"pig", "pinn"}
+    table = out.read_text()
+    assert "| PIG x | 4097 | 60 | cpu | 61 | 1.000e-04 |" in table
+    assert "| PINN y | 4097 | 60 | cpu | 61 | 5.000e-01 |" in table
+
+
+def test_a_stopped_run_is_recorded_from_its_last_logged_record(bench, tmp_path):
+    log = tmp_path / "helmholtz_pinn.jsonl"
+    log.write_text("\n".join(json.dumps({"step": s, "time": 10.0 * s, "rel_l2": 1.0 / s,
+                                         "max_abs_err": 2.0 / s}) for s in (1, 2, 4)) + "\n")
+    config = bench.compose("pig_helmholtz", ("model.n_interior=64", "model.n_boundary=32"))
+    row = bench.last_logged(config, log)
+    assert (row["steps"], row["time_s"], row["rel_l2"], row["max_abs_err"]) == (4, 40.0, 0.25,
+                                                                                0.5)
+    assert row["parameters"] == 4097 and "stopped" in row["reason"]
