@@ -43,7 +43,7 @@ CASES = [  # key set, value, key path reported, text that must be in the message
     ("optim.stages.1.decay", 2.0, "optim.stages[1].decay", "decay must be in (0, 1]"),
     ("optim.stages", [], "optim.stages", "non-empty list"),
     ("trainer.dtype", "float16", "trainer.dtype", "float32, float64"),
-    ("trainer.stages", ["adam:5"], "trainer.stages", "allowed keys: device, dtype"),
+    ("trainer.stages", ["adam:5"], "trainer.stages", "allowed keys: clock, device, dtype"),
     ("model.activation", "swish", "model.activation", "gelu, relu, sigmoid, silu, sin"),
     ("model.network", "mlp", "model.network", "cannot be set from a config"),
     ("model.weights", {"pde": "high"}, "model.weights.pde", "expected a number"),
