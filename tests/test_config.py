@@ -37,7 +37,7 @@ CASES = [  # key set, value, key path reported, text that must be in the message
     ("model.name", "torch.nn.Linear", "model.name",
      "unknown solver 'torch.nn.Linear'; allowed: mgno, pig, pinn"),
     ("model._target_", "os.system", "model._target_", "unknown key"),
-    ("optim.stages.0.name", "adamm", "optim.stages[0].name", "allowed: adam, adamw, lbfgs, sgd"),
+    ("optim.stages.0.name", "adamm", "optim.stages[0].name", "allowed: adabelief, adadagrad, adagrad, adahessian, adam, adamw"),
     ("optim.stages.0.lr", "1e-3", "optim.stages[0].lr", "write 1.0e-3"),
     ("optim.stages.1.history", 5, "optim.stages[1].history", "history_size"),
     ("optim.stages.1.decay", 2.0, "optim.stages[1].decay", "decay must be in (0, 1]"),

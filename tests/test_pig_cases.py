@@ -90,7 +90,7 @@ def test_matched_pinn_has_about_the_same_parameter_count(bench):
 
 
 def test_budget_caps_every_stage_and_sets_the_clock(bench):
-    config = bench.budgeted(bench.compose("pig_helmholtz"), 60, "cpu")
+    config = bench.budgeted(bench.compose("pig_helmholtz"), 60, "process")
     assert [s["time_limit"] for s in config["optim"]["stages"]] == [60]
     _, _, trainer = bench.build(config)
     assert trainer.clock is time.process_time and trainer.stages[0].time_limit == 60
@@ -98,7 +98,7 @@ def test_budget_caps_every_stage_and_sets_the_clock(bench):
 
 def test_runs_recorded_separately_share_one_table(bench, tmp_path):
     out = tmp_path / "pig.md"
-    row = {"parameters": 4097, "budget": 60.0, "clock": "cpu", "time_s": 61.0, "rel_l2": 1e-4,
+    row = {"parameters": 4097, "budget": 60.0, "clock": "process", "time_s": 61.0, "rel_l2": 1e-4,
            "max_abs_err": 2e-4, "steps": 7, "reason": "r", "command": "c", "environment": "e"}
     bench.record(out, {"accuracy": {"helmholtz": {"pig": {**row, "method": "PIG x"}}}})
     bench.record(out, {"accuracy": {"helmholtz": {"pinn": {**row, "method": "PINN y",
@@ -106,8 +106,8 @@ def test_runs_recorded_separately_share_one_table(bench, tmp_path):
     stored = json.loads(out.with_suffix(".json").read_text())
     assert set(stored["accuracy"]["helmholtz"]) == {"pig", "pinn"}
     table = out.read_text()
-    assert "| PIG x | 4097 | 60 | cpu | 61 | 1.000e-04 |" in table
-    assert "| PINN y | 4097 | 60 | cpu | 61 | 5.000e-01 |" in table
+    assert "| PIG x | 4097 | 60 | process | 61 | 1.000e-04 |" in table
+    assert "| PINN y | 4097 | 60 | process | 61 | 5.000e-01 |" in table
 
 
 def test_a_stopped_run_is_recorded_from_its_last_logged_record(bench, tmp_path):

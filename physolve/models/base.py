@@ -49,6 +49,17 @@ class Solver(ABC):
     def predict(self, points: torch.Tensor) -> torch.Tensor:
         """Outputs (N, number of outputs) at points (N, d), without gradients."""
 
+    def residual_vector(self) -> torch.Tensor:
+        """All residuals stacked into one vector r, scaled so that |r|^2 equals the weighted
+        loss (for Gauss-Newton / Levenberg-Marquardt and batch-size tests). Optional."""
+        raise NotImplementedError(f"solver '{self.name}' provides no residual vector; "
+                                  "use an optimizer that needs only the loss")
+
+    def scale_points(self, factor: float) -> bool:
+        """Multiply the number of training points by `factor` from the next resampling on
+        (adaptive batch sizes); False if the solver has no such setting."""
+        return False
+
     def resample(self, round_index: int) -> bool:
         """Draw new training points for round `round_index`; False if the solver has none."""
         return False

@@ -131,21 +131,33 @@ class PINN(Solver):
         return AutogradBackend(self.forward, points, p.inputs, p.outputs, p.spatial,
                                create_graph=create_graph)
 
-    def residual_terms(self) -> dict[str, torch.Tensor]:
-        """Mean squared residual of the PDE and of every soft condition."""
-        terms = {}
+    def residuals(self) -> dict[str, torch.Tensor]:
+        """Pointwise residuals of the PDE and of every soft condition, by term name."""
+        out = {}
         backend = self.backend(self.interior)
         with backend.active():
-            pde = self.problem.residual_terms(Fields(backend), self.unknown_tensors())
-        for name, r in pde.items():
-            terms[name] = r.square().mean()
+            out.update(self.problem.residual_terms(Fields(backend), self.unknown_tensors()))
         for c in self.problem.soft_conditions:
             batch = self.batches[c.name]
             backend = self.backend(batch.points)
             with backend.active():
-                r = c.residual(Fields(backend), batch)
-            terms[c.name] = torch.as_tensor(r).square().mean()
-        return terms
+                out[c.name] = torch.as_tensor(c.residual(Fields(backend), batch))
+        return out
+
+    def residual_terms(self) -> dict[str, torch.Tensor]:
+        """Mean squared residual of the PDE and of every soft condition."""
+        return {name: r.square().mean() for name, r in self.residuals().items()}
+
+    def residual_vector(self) -> torch.Tensor:
+        """sqrt(w_k / N_k) r_k for every term k, stacked: its squared norm is the loss."""
+        return torch.cat([(self.weight(k) / r.numel()) ** 0.5 * r.reshape(-1)
+                          for k, r in self.residuals().items()])
+
+    def scale_points(self, factor: float) -> bool:
+        self.n_interior = max(1, round(self.n_interior * factor))
+        self.n_boundary = max(1, round(self.n_boundary * factor))
+        self.n_initial = max(1, round(self.n_initial * factor))
+        return True
 
     def weight(self, term: str) -> float:
         if term in self.weights:

@@ -7,7 +7,9 @@ from typing import Callable
 import torch
 
 from ..registry import Registry
+from .dense import DenseQuasiNewton
 from .lbfgs import LBFGS
+from .levenberg_marquardt import LevenbergMarquardt
 
 optimizers = Registry("optimizer")
 
@@ -18,6 +20,11 @@ class OptimizerSpec:
 
     closure: the optimizer re-evaluates the loss itself (line searches, Hessian products), so
         the trainer passes a closure and keeps the objective fixed during the stage.
+    residuals: the closure returns the residual vector (physolve.models.Solver.residual_vector)
+        instead of backpropagating the loss (Gauss-Newton type methods).
+    create_graph: the backward pass keeps its graph, for methods that differentiate the
+        gradient again (Hutchinson estimates of the Hessian diagonal).
+    batch_schedule: factory of a batch-size schedule the trainer applies (AdAdaGrad).
     defaults: keyword arguments used unless the stage overrides them.
     """
 
@@ -25,14 +32,19 @@ class OptimizerSpec:
     closure: bool = False
     defaults: dict = field(default_factory=dict)
     description: str = ""
+    residuals: bool = False
+    create_graph: bool = False
+    batch_schedule: Callable | None = None
 
     def create(self, params, **options) -> torch.optim.Optimizer:
         return self.factory(params, **{**self.defaults, **options})
 
 
 def register_optimizer(name: str, factory, closure: bool = False, description: str = "",
-                       **defaults) -> None:
-    optimizers.register(name, OptimizerSpec(factory, closure, defaults, description))
+                       residuals: bool = False, create_graph: bool = False,
+                       batch_schedule: Callable | None = None, **defaults) -> None:
+    optimizers.register(name, OptimizerSpec(factory, closure, defaults, description, residuals,
+                                            create_graph, batch_schedule))
 
 
 register_optimizer("adam", torch.optim.Adam, lr=1e-3, description="Adam (Kingma & Ba)")
@@ -40,3 +52,9 @@ register_optimizer("adamw", torch.optim.AdamW, lr=1e-3, description="Adam, decou
 register_optimizer("sgd", torch.optim.SGD, lr=1e-3, description="stochastic gradient descent")
 register_optimizer("lbfgs", LBFGS, closure=True, lr=1.0, history_size=100,
                    description="L-BFGS with strong Wolfe line search")
+for _method, _text in {"bfgs": "BFGS", "ssbfgs": "self-scaled BFGS (Al-Baali)",
+                       "ssbroyden": "self-scaled Broyden (Al-Baali; Urban et al.)"}.items():
+    register_optimizer(_method, DenseQuasiNewton, closure=True, method=_method,
+                       description=f"{_text}, dense inverse Hessian, strong Wolfe line search")
+register_optimizer("lm", LevenbergMarquardt, closure=True, residuals=True, damping=1e-3,
+                   description="Levenberg-Marquardt on the residual vector, Nielsen damping")

@@ -9,11 +9,12 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from .batch_size import NormTest
 from .registry import optimizers
 from .schedules import schedule_spec
 
 # Keys of a stage that the trainer interprets; everything else goes to the optimizer.
-STAGE_KEYS = ("name", "steps", "tol", "time_limit", "decay", "resample", "schedule")
+STAGE_KEYS = ("name", "steps", "tol", "time_limit", "decay", "resample", "schedule", "batch")
 
 
 @dataclass
@@ -28,6 +29,9 @@ class Stage:
         that take no closure; a line search needs a fixed objective).
     schedule: a learning-rate schedule from physolve.optim.schedules, by name or as a mapping
         {name: onecycle, pct_start: 0.3, ...}; `decay` is the same as {name: exponential}.
+    batch: options of the adaptive batch-size schedule (physolve.optim.batch_size.NormTest:
+        eta, every, groups, ...); a mapping turns it on for any optimizer, False turns off the
+        schedule an optimizer brings (adadagrad).
     options: keyword arguments for the optimizer (lr, history_size, ...).
     """
 
@@ -38,6 +42,7 @@ class Stage:
     decay: float = 1.0
     resample: bool | None = None
     schedule: str | dict | None = None
+    batch: Mapping | bool | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
@@ -53,6 +58,10 @@ class Stage:
             raise ValueError(f"stage '{self.name}': give either decay or schedule, not both")
         self.schedule = schedule_spec(self.schedule if self.decay == 1
                                       else {"name": "exponential", "decay": self.decay})
+        if not (self.batch is None or isinstance(self.batch, (bool, Mapping))):
+            raise ValueError(f"stage '{self.name}': batch must be a mapping of NormTest options "
+                             f"or false, got {self.batch!r}")
+        self.batch_schedule()  # bad schedule options fail here
 
     @property
     def spec(self):
@@ -61,6 +70,17 @@ class Stage:
     @property
     def resamples(self) -> bool:
         return (not self.spec.closure) if self.resample is None else bool(self.resample)
+
+    def batch_schedule(self):
+        """A fresh batch-size schedule for this stage, or None."""
+        if self.batch is False or (self.batch is None and self.spec.batch_schedule is None):
+            return None
+        factory = self.spec.batch_schedule or NormTest
+        options = dict(self.batch) if isinstance(self.batch, Mapping) else {}
+        try:
+            return factory(**options)
+        except TypeError as err:
+            raise ValueError(f"stage '{self.name}': bad batch options {options}: {err}") from None
 
     def __str__(self) -> str:
         return f"{self.name}:{self.steps}"

@@ -5,6 +5,7 @@ import copy
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -19,8 +20,7 @@ from .precision import resolve_device, resolve_dtype
 from .solution import Solution
 
 
-# Clocks for time limits and recorded times (Trainer(clock=...)).
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
 
 
 class TrainingDiverged(RuntimeError):
@@ -67,15 +67,14 @@ class Trainer:
     resample_every: draw new collocation points every so many steps (0: never) in stages that
         allow it (first-order ones by default).
     progress: show a tqdm bar per stage.
-    clock: what time limits and recorded times measure: "wall" (elapsed time) or "cpu" (CPU
-        time of this process; steadier than wall time on a shared machine, for budgets).
     callbacks: physolve.train.callbacks.Callback instances.
+    clock: "wall" (elapsed time) or "process" (CPU time of this process: with one thread, the
+        time a quiet machine would take, so time limits and timings hold on a shared machine).
     """
 
     def __init__(self, stages: Sequence = ("adam:1000",), dtype="float32", device="cpu",
                  seed: int | None = 0, metrics_every: int = 100, resample_every: int = 0,
-                 progress: bool = True, callbacks: Sequence[Callback] = (),
-                 clock: str = "wall"):
+                 progress: bool = True, callbacks: Sequence[Callback] = (), clock: str = "wall"):
         self.stages: list[Stage] = parse_stages(stages)
         self.dtype = resolve_dtype(dtype)
         self.device = resolve_device(device)
@@ -84,13 +83,13 @@ class Trainer:
         for key, val in {"metrics_every": metrics_every, "resample_every": resample_every}.items():
             if not isinstance(val, int) or val < 0:
                 raise ValueError(f"{key} must be an integer >= 0, got {val!r}")
-        if clock not in CLOCKS:
-            raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
-        self.clock = CLOCKS[clock]
         self.seed = seed
         self.metrics_every = metrics_every
         self.resample_every = resample_every
         self.progress = progress
+        if clock not in CLOCKS:
+            raise ValueError(f"clock must be one of {sorted(CLOCKS)}, got {clock!r}")
+        self.clock = CLOCKS[clock]
         self.callbacks = list(callbacks)
 
     # ------------------------------------------------------------------------------------------
@@ -132,6 +131,7 @@ class Trainer:
             if scheduler is not None:
                 scheduler.load_state_dict(state.resumed["scheduler"])
             state.resumed = {}
+        batch_schedule = stage.batch_schedule()
         for cb in callbacks:
             cb.on_stage_start(state, optimizer)
         t_stage = self.clock() - state.stage_time
@@ -144,10 +144,11 @@ class Trainer:
             for k in range(state.stage_step, stage.steps):
                 if (stage.resamples and self.resample_every and state.step > 0
                         and state.step % self.resample_every == 0):
-                    state.round += 1
-                    solver.resample(state.round)
-                    if hasattr(optimizer, "refresh"):
-                        optimizer.refresh()
+                    self._resample(state, optimizer)
+                if batch_schedule is not None:
+                    growth = batch_schedule(solver, k)
+                    if growth is not None and solver.scale_points(growth):
+                        self._resample(state, optimizer)
                 loss = self._step(stage, optimizer, state)
                 if scheduler is not None:
                     scheduler.step()
@@ -185,6 +186,13 @@ class Trainer:
         return summary, good
 
     @staticmethod
+    def _resample(state: TrainState, optimizer) -> None:
+        state.round += 1
+        state.solver.resample(state.round)
+        if hasattr(optimizer, "refresh"):
+            optimizer.refresh()
+
+    @staticmethod
     def _diverged(state: TrainState, stage: Stage, loss: float, good, solution):
         """Restore the last good parameters and stop with a message that says what to try."""
         good_step, good_state = good
@@ -200,18 +208,34 @@ class Trainer:
 
     def _step(self, stage: Stage, optimizer, state: TrainState) -> float:
         solver = state.solver
+        spec = stage.spec
+        if spec.residuals:  # Gauss-Newton type: the optimizer differentiates the residuals
+            return float(optimizer.step(solver.residual_vector))
+
+        # Gradients go to the optimizer's parameters only: the collocation points also require
+        # grad (for the PDE's derivatives), and a gradient accumulated into them is wasted work
+        # and, with create_graph, a graph kept alive from step to step by the reference cycle
+        # point -> grad -> graph -> point, which nothing would ever break.
+        params = [p for group in optimizer.param_groups for p in group["params"]
+                  if p.requires_grad]
 
         def closure():
-            optimizer.zero_grad(set_to_none=False)
+            # A gradient that carries its graph must not be zeroed in place.
+            optimizer.zero_grad(set_to_none=spec.create_graph)
             total, terms = solver.loss()
-            total.backward()
+            with warnings.catch_warnings():
+                # The reference cycle it warns about is broken after the step (grads set to None).
+                warnings.filterwarnings("ignore", message="Using backward.. with create_graph")
+                total.backward(create_graph=spec.create_graph, inputs=params)
             state.last_terms = {k: v.detach() for k, v in terms.items()}
             return total
 
-        if stage.spec.closure:
+        if spec.closure:
             return float(optimizer.step(closure))
         total = closure()
         optimizer.step()
+        if spec.create_graph:  # free the graph held by the gradients
+            optimizer.zero_grad(set_to_none=True)
         return float(total.detach())
 
     def _stop_reason(self, stage: Stage, optimizer, loss: float, t_stage: float) -> str | None:
