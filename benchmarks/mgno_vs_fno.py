@@ -10,7 +10,7 @@ errors (mean over the test samples), parameters, steps, epochs and the time actu
     python benchmarks/mgno_vs_fno.py --budget-min 45 --threads 2        # the release setting
     python benchmarks/mgno_vs_fno.py --budget-min 2 --n-train 100 --models mgno   # a smoke run
 
-`--clock cpu` counts the process's CPU time instead of wall time, a conservative stand-in for a
+`--clock process` counts the process's CPU time instead of wall time, a conservative stand-in for a
 quiet machine when the benchmark shares a busy one (CPU time of one thread <= wall time of two).
 Needs the `bench` extra (`pip install -e .[bench]`) for FNO.
 """
@@ -30,8 +30,8 @@ import physolve as ps
 from physolve.models import MgNO, MgNONet
 from physolve.models.operator import OperatorSolver
 from physolve.train import Callback
+from physolve.train.trainer import CLOCKS
 
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def parameter_count(module: torch.nn.Module) -> int:
