@@ -52,8 +52,8 @@ def fno_matching(target: int, modes: int, layers: int):
 
 
 class StopAtBudget(Callback):
-    """Ends training once the clock has used the budget (the trainer's own time limit is
-    wall-clock only); records the time at every step."""
+    """Ends training once the clock has used the budget and keeps the time used, read for the
+    table (a stage's time_limit with Trainer(clock=...) would stop it the same way)."""
 
     def __init__(self, clock, budget_s):
         self.clock, self.budget_s = clock, budget_s

@@ -154,8 +154,8 @@ class Trainer:
                     scheduler.step()
                 state.step += 1
                 state.stage_step = k + 1
-                state.elapsed = self.clock() - t_start
-                state.stage_time = self.clock() - t_stage
+                now = self.clock()
+                state.elapsed, state.stage_time = now - t_start, now - t_stage
                 if not math.isfinite(loss):
                     self._diverged(state, stage, loss, good, solution)
                 record = {"stage": stage.name, "step": state.step, "loss": loss}
