@@ -22,6 +22,24 @@ def fresh_seed() -> int:
     return int(np.random.SeedSequence().generate_state(1)[0])
 
 
+def check_weight_names(weights: dict, equations, conditions, who: str) -> None:
+    """Refuse loss weights that name no term of the problem, or that are not numbers >= 0.
+
+    The terms are the PDE's equations (by the names of `Problem.residual_terms`), the soft
+    conditions, and "pde", which weighs every equation that has no weight of its own.
+    """
+    allowed = ["pde", *(e for e in equations if e != "pde"), *conditions]
+    unknown = [k for k in weights if k not in allowed]
+    if unknown:
+        raise ValueError(f"{who}: loss weights for unknown terms {unknown}; the terms are "
+                         f"{allowed} (equations {list(equations)}, conditions "
+                         f"{list(conditions)}; 'pde' weighs every equation without a weight "
+                         "of its own)")
+    for k, w in weights.items():
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not w >= 0:
+            raise ValueError(f"{who}: loss weight of {k!r} must be a number >= 0, got {w!r}")
+
+
 class Solver(ABC):
     """A solver family applied to one Problem.
 

@@ -46,7 +46,7 @@ from ..pde.kernel_backend import (KernelBackend, NodeBackend, RowBackend,
                                   condition_nodes)
 from ..pde.kron import KronCholesky, kron_rows
 from ..train.precision import resolve_dtype
-from .base import Solver, solvers
+from .base import Solver, check_weight_names, solvers
 from .gp_kernels import ENVELOPES, SpectralMixture, components_around, periodogram_peaks
 
 # Bounds the temporaries of kernel evaluations at scattered points (P x n x Q numbers) and of
@@ -106,7 +106,7 @@ class GPSpectral(Solver):
         1 where that vanishes): tau_t = 1 / (noise * scale_t)^2. The residual is then resolved to
         about that fraction of the forcing whatever the problem's units; it trades accuracy
         against conditioning. None: learn each precision in the log domain (the paper).
-    weights: likelihood weights by term name ("pde", "pde0", ..., condition names). By default
+    weights: likelihood weights by term name (equations and conditions, as for PINN). By default
         a condition's weight is its `weight` times (number of grid nodes) / (its residual
         count), so the PDE and each condition carry comparable evidence (1D: 400 nodes and 2
         boundary values give 200, the authors' choice).
@@ -193,11 +193,9 @@ class GPSpectral(Solver):
             self.log_precision[n] = nn.Parameter(
                 torch.tensor(log_tau, dtype=self.dtype, device=self.device),
                 requires_grad=self.noise is None)
-        names = list(at_zero)
-        unknown = [k for k in self.weights if k not in names and k != "pde"]
-        if unknown:
-            raise ValueError(f"gp_spectral: loss weights for unknown terms {unknown}; terms are "
-                             f"{sorted(set(names) | {'pde'})}")
+        conditions = [t.condition.name for t in self.terms]
+        check_weight_names(self.weights, [n for n in at_zero if n not in conditions],
+                           conditions, "gp_spectral")
 
     def _initial_kernels(self) -> list[SpectralMixture]:
         d = len(self.shape)

@@ -12,7 +12,7 @@ from torch import nn
 from ..pde.autograd import AutogradBackend
 from ..pde.fields import Fields
 from ..pde.hard import HardConstraints
-from .base import Solver, derived_seed, fresh_seed, solvers
+from .base import Solver, check_weight_names, derived_seed, fresh_seed, solvers
 from .networks import MLP, FourierFeatures
 
 
@@ -29,8 +29,10 @@ class PINN(Solver):
     n_boundary, n_initial: default point counts per boundary / initial condition (a
         condition's own `n` wins).
     sampling: "uniform", "sobol", "halton", "lhs" or "grid".
-    weights: loss weights by term name ("pde", condition names); conditions default to
-        their own `weight`.
+    weights: loss weights by term name: the PDE's equations ("pde" for one, "pde0", "pde1",
+        ... for a list, the keys of a dict residual such as "momentum"), "pde" for every
+        equation without a weight of its own, and condition names (default: the condition's
+        own `weight`).
     normalize_inputs: map the domain's bounding box to [-1, 1]^d before the network.
     """
 
@@ -90,16 +92,20 @@ class PINN(Solver):
                   for b in problem.domain.bbox)
         self._center, self._half = (lo + hi) / 2, (hi - lo) / 2
         self.hard = HardConstraints(problem)
-        self._check_weights()
         self.round = 0
         self.resample(0)
+        self.equations = self._equation_names()
+        self._condition_weights = {c.name: c.weight for c in problem.soft_conditions}
+        check_weight_names(self.weights, self.equations, list(self._condition_weights),
+                           type(self).__name__)
 
-    def _check_weights(self):
-        allowed = {"pde"} | {c.name for c in self.problem.soft_conditions}
-        unknown = [k for k in self.weights if k not in allowed and not k.startswith("pde")]
-        if unknown:
-            raise ValueError(f"PINN: loss weights for unknown terms {unknown}; terms are "
-                             f"{sorted(allowed)} (and pde0, pde1, ... for systems)")
+    def _equation_names(self) -> tuple[str, ...]:
+        """Names of the PDE's equations. A dict residual names them only when evaluated, so
+        it is evaluated once, at one collocation point, before training: weights that name no
+        equation then fail here (and a config at validation), not at the first step."""
+        backend = self.backend(self.interior[:1])
+        with backend.active():
+            return tuple(self.problem.residual_terms(Fields(backend), self.unknown_tensors()))
 
     def resample(self, round_index: int) -> bool:
         """Collocation points of round `round_index` (reproducible from the seed and round)."""
@@ -160,11 +166,13 @@ class PINN(Solver):
         return True
 
     def weight(self, term: str) -> float:
+        """The loss weight of a term: its own, else "pde"'s for an equation, else the
+        condition's `weight`."""
         if term in self.weights:
             return self.weights[term]
-        if term.startswith("pde"):
-            return self.weights.get("pde", 1.0)
-        return next(c.weight for c in self.problem.soft_conditions if c.name == term)
+        if term in self._condition_weights:
+            return self._condition_weights[term]
+        return self.weights.get("pde", 1.0)
 
     def loss(self):
         terms = self.residual_terms()

@@ -29,6 +29,30 @@ def _names(spec, what: str) -> tuple[str, ...]:
     return names
 
 
+def equation_terms(out) -> dict[str, torch.Tensor]:
+    """The PDE residual(s) a residual function returned, as named equations.
+
+    A dict keeps its names (`{"momentum": ..., "continuity": ...}`); a list or tuple gets
+    "pde0", "pde1", ...; a single tensor is "pde". These names are what loss weights, per-term
+    losses in metrics and logs, and configs (`model.weights`) use, so every solver family
+    that evaluates a residual reads it through this one function.
+    """
+    if isinstance(out, Mapping):
+        terms = dict(out)
+        for name in terms:
+            # names become keys of configs and metrics records (loss_<name>)
+            if not (isinstance(name, str) and name.isidentifier()):
+                raise ValueError(f"residual: equation name {name!r} is not usable; name "
+                                 "equations with identifiers such as 'momentum'")
+    elif isinstance(out, (list, tuple)):
+        terms = {f"pde{i}": v for i, v in enumerate(out)}
+    else:
+        return {"pde": as_tensor(out)}
+    if not terms:
+        raise ValueError(f"residual returned an empty {type(out).__name__}: no equation to solve")
+    return {name: as_tensor(v) for name, v in terms.items()}
+
+
 def geometric_axis(i: int) -> str:
     """The letter geometry uses for face names along spatial axis i (xmin, ymax, x3min, ...)."""
     return _DEFAULT_SPATIAL[i] if i < 3 else f"x{i}"
@@ -41,9 +65,13 @@ class Problem:
     ----------
     domain: a physolve.geometry domain; `space * TimeInterval(t0, t1)` for evolution problems,
         whose last input is then time.
-    residual: `residual(f, **unknowns)` returning the PDE residual(s) -- a tensor, a sequence
-        of tensors (systems), or a dict name -> tensor. `f.u` is the field u, `f.u.xx` its
-        derivative, `f.x` the coordinate x. Parameters named like an unknown receive its value.
+    residual: `residual(f, **unknowns)` returning the PDE residual(s): a tensor (one equation,
+        named "pde"), a list or tuple of tensors (a system: "pde0", "pde1", ...), or a dict of
+        named equations, e.g. `{"momentum": u.x - v, "continuity": v.x + u}`. The names key
+        the loss weights (`PINN(weights={"momentum": 10.0})`; "pde" weighs every equation
+        without a weight of its own), the per-term losses `loss_<name>` in metrics and logs,
+        and `model.weights` in configs. `f.u` is the field u, `f.u.xx` its derivative, `f.x`
+        the coordinate x. Parameters named like an unknown receive its value.
     inputs: coordinate names in the order of the domain's axes (default x, y, z and t).
     outputs: names of the unknown fields, e.g. "u" or "u v p".
     conditions: boundary, initial and observation conditions.
@@ -179,13 +207,14 @@ class Problem:
     # --- evaluation -------------------------------------------------------------------------
     def residual_terms(self, f: Fields, unknowns: Mapping[str, torch.Tensor]
                        ) -> dict[str, torch.Tensor]:
-        """Evaluate the PDE residual(s) as named terms ("pde", or "pde0", "pde1", ... )."""
-        out = self.residual(f, **unknowns)
-        if isinstance(out, Mapping):
-            return {str(k): as_tensor(v) for k, v in out.items()}
-        if isinstance(out, (list, tuple)):
-            return {f"pde{i}": as_tensor(v) for i, v in enumerate(out)}
-        return {"pde": as_tensor(out)}
+        """Evaluate the PDE residual(s) as named equations (see `equation_terms`)."""
+        terms = equation_terms(self.residual(f, **unknowns))
+        # an equation and a condition of the same name would share one weight and one loss
+        clash = sorted(set(terms) & {c.name for c in self.conditions})
+        if clash:
+            raise ValueError(f"residual: equation names {clash} are also condition names; "
+                             "rename the equations or give the conditions name=...")
+        return terms
 
     @property
     def hard_conditions(self) -> list[Condition]:
