@@ -81,8 +81,11 @@ def train_run(config: Mapping, run_dir: str | Path, resume: bool = False):
     except TrainingDiverged as err:
         write_json(run.metrics, {**err.solution.metrics(), "status": err.solution.status})
         raise
+    # the final loss and its terms by name (loss_<equation>, loss_<condition>)
+    terms = {k: v for k, v in (solution.history[-1] if solution.history else {}).items()
+             if k.startswith("loss_")}
     write_json(run.metrics, {**solution.metrics(), "status": solution.status,
-                             "loss": solution.final_loss()})
+                             "loss": solution.final_loss(), **terms})
     write_outputs(run, problem, solver, solution.history, spec.output)
     return solution
 

@@ -3,7 +3,8 @@
     <run dir>/
       config.yaml            the resolved config (what `resume` and `export` rebuild from)
       metrics.jsonl          one JSON object per metrics record, written as training goes
-      metrics.json           the final metrics: rel_l2, max_abs_err, wall_time_s, steps, ...
+      metrics.json           the final metrics: rel_l2, max_abs_err, wall_time_s, steps, loss,
+                             loss_<term> per equation and condition, ...
       checkpoints/last.pt    the latest checkpoint (physolve.train.checkpoint)
       vtk/                   solution.vtu | solution.pvd + solution_NNNN.vtu | solution.xdmf
       plots/                 solution.png, error.png, loss.png

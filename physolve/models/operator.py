@@ -19,6 +19,7 @@ from torch import nn
 
 from ..pde.fields import Fields
 from ..pde.grid_backend import GridBackend
+from ..pde.problem import equation_terms
 from .base import Solver, derived_seed, fresh_seed
 
 LOSSES = ("l2", "h1")
@@ -70,7 +71,8 @@ class OperatorSolver(Solver):
     cache_dir: where data sets are cached (default ~/.cache/physolve or $PHYSOLVE_CACHE).
     batch_size: training samples per step.
     loss: "h1" or "l2" (relative, per sample).
-    physics_weight: weight of the mean squared PDE residual of the prediction (0: none).
+    physics_weight: weight of the mean squared PDE residual of the prediction (0: none); for
+        a system, of the sum over its equations (each also logged as "physics_<name>").
     normalize: "pointwise", "global" or "none" Gaussian normalisation of inputs and outputs.
     eval_batch_size: test samples per forward pass when computing metrics.
     progress: show a progress bar while generating data.
@@ -172,12 +174,18 @@ class OperatorSolver(Solver):
         return (squared_norm(pred - target, {}) / squared_norm(target, None)).sqrt()
 
     def physics_residual(self, u: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The family's residual terms for predictions u with inputs x (both unnormalised)."""
+        """The family's residual terms for predictions u with inputs x (both unnormalised):
+        "physics", the sum of the equations' mean squares, and for a system each equation's
+        as "physics_<name>"."""
         backend = self.backend(u)
         inputs = {name: x[:, j] for j, name in enumerate(self.problem.input_fields)}
         with backend.active():
-            out = self.problem.residual(Fields(backend), **inputs)
-        return {"physics": out.square().mean()}
+            equations = equation_terms(self.problem.residual(Fields(backend), **inputs))
+        terms = {name: torch.as_tensor(r).square().mean() for name, r in equations.items()}
+        out = {"physics": sum(terms.values())}
+        if len(terms) > 1:
+            out.update({f"physics_{name}": v for name, v in terms.items()})
+        return out
 
     # --- training -----------------------------------------------------------------------------
     def loss(self):
