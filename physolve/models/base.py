@@ -28,10 +28,10 @@ def check_weight_names(weights: dict, equations, conditions, who: str) -> None:
     The terms are the PDE's equations (by the names of `Problem.residual_terms`), the soft
     conditions, and "pde", which weighs every equation that has no weight of its own.
     """
-    allowed = ["pde", *(e for e in equations if e != "pde"), *conditions]
+    allowed = sorted({"pde", *equations, *conditions})
     unknown = [k for k in weights if k not in allowed]
     if unknown:
-        raise ValueError(f"{who}: loss weights for unknown terms {unknown}; the terms are "
+        raise ValueError(f"{who}: loss weights for unknown terms {unknown}; terms are "
                          f"{allowed} (equations {list(equations)}, conditions "
                          f"{list(conditions)}; 'pde' weighs every equation without a weight "
                          "of its own)")
