@@ -56,8 +56,8 @@ def test_nan_loss_stops_with_message_and_restores_last_good_state():
     calls = {"n": 0}
 
     def residual(f):
-        calls["n"] += 1
-        bad = float("nan") if calls["n"] > 30 else 0.0
+        calls["n"] += 1   # once at set-up (to name the equations), then once per Adam step
+        bad = float("nan") if calls["n"] > 31 else 0.0
         return f.u.xx + 1.0 + bad
 
     problem = ps.Problem(Interval(0, 1), residual, conditions=[ps.Dirichlet(0.0)])
