@@ -145,6 +145,8 @@ def test_gp_spectral_takes_named_equations_and_their_weights():
         total, terms = detached(solver.loss())
         assert {"momentum", "continuity", "u0", "v0"} <= set(terms)
         assert math.isfinite(float(total))
+        assert solver.weight("momentum", 1) == (2.0 if weights else 1.0)
+        assert solver.weight("continuity", 1) == 1.0
     with pytest.raises(ValueError, match=r"unknown terms \['momentm'\].*'momentum'"):
         set_up(oscillator(), gp(grid=24, n_components=4, weights={"momentm": 1.0}))
 

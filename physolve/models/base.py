@@ -1,6 +1,7 @@
 """The solver interface every solver family implements, and the solver registry."""
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -36,7 +37,7 @@ def check_weight_names(weights: dict, equations, conditions, who: str) -> None:
                          f"{list(conditions)}; 'pde' weighs every equation without a weight "
                          "of its own)")
     for k, w in weights.items():
-        if isinstance(w, bool) or not isinstance(w, (int, float)) or not w >= 0:
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not w >= 0:
             raise ValueError(f"{who}: loss weight of {k!r} must be a number >= 0, got {w!r}")
 
 
