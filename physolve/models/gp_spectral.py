@@ -26,7 +26,8 @@ prior term is |Z|^2 / 2 -- it converges where training U fails on the small, low
 cases of the tests, while training U (the paper) converges faster on the high-frequency
 cases, whose configs select it; the mixture starts around the peaks of the periodogram of the
 residual at U = 0 (for a linear problem, the forcing), where the paper spreads it evenly over
-[0, max_freq]; and the likelihood precisions are fixed relative to each term's scale (noise),
+[0, max_freq]; and the likelihood precisions are fixed relative to each term's scale (noise,
+floored relative to the largest term's so that none degenerates),
 because learned ones make the objective unbounded below (tau -> inf as a residual -> 0) and
 the final iterate drifts away from the best one. The paper's choices are one argument away:
 parametrization="values", init="spread", noise=None.
@@ -56,6 +57,11 @@ PARAMETRIZATIONS = ("whitened", "values")
 INITS = ("spectrum", "spread")
 # Spectrum init: components spread over a peak +- this many periodogram bins.
 _PEAK_HALF_WIDTH_BINS = 10
+# Likelihood scales: the floor relative to the largest term, and the number of prior draws
+# whose responses compare two terms' operators (several, so that a term on one node is not
+# at the mercy of one number).
+_SCALE_FLOOR = 0.1
+_SCALE_DRAWS = 4
 
 
 def _per_axis(value, d: int, what: str, kind=float) -> list:
@@ -102,8 +108,9 @@ class GPSpectral(Solver):
     lengthscale: initial envelope length scale (one, or one per input).
     jitter: added to each K_k's diagonal, relative to the kernel's variance phi(0).
     noise: standard deviation of the Gaussian likelihoods relative to each term's scale, the
-        RMS of its residual at U = 0 (the forcing of a PDE term, the target of a condition;
-        1 where that vanishes): tau_t = 1 / (noise * scale_t)^2. The residual is then resolved to
+        RMS of its residual at U = 0 (the forcing of a PDE term, the target of a condition),
+        at least 0.1 times the largest term's (more for a term whose operator amplifies
+        more; _term_scales): tau_t = 1 / (noise * scale_t)^2. The residual is then resolved to
         about that fraction of the forcing whatever the problem's units; it trades accuracy
         against conditioning. None: learn each precision in the log domain (the paper).
     weights: likelihood weights by term name ("pde", "pde0", ..., condition names). By default
@@ -181,23 +188,51 @@ class GPSpectral(Solver):
                                      "log_precision": self.log_precision})
         self.module.to(dtype=self.dtype, device=self.device)
         self._setup_conditions()
-        with torch.no_grad():
-            at_zero = self.residuals()           # U = 0 at every free node
-        rms = {n: float(r.square().mean().sqrt()) for n, r in at_zero.items()}
-        # A term whose residual vanishes at U = 0 (zero boundary values; round-off such as
-        # sin(2 pi k) counts as zero) has no scale of its own: it gets 1, the output's units.
-        floor = 1e-8 * max(rms.values(), default=0.0)
-        self.scales = {n: v if v > floor and v > 0 else 1.0 for n, v in rms.items()}
+        self.scales = self._term_scales()
         for n, scale in self.scales.items():
             log_tau = -2 * math.log((self.noise or 1.0) * scale)
             self.log_precision[n] = nn.Parameter(
                 torch.tensor(log_tau, dtype=self.dtype, device=self.device),
                 requires_grad=self.noise is None)
-        names = list(at_zero)
+        names = list(self.scales)
         unknown = [k for k in self.weights if k not in names and k != "pde"]
         if unknown:
             raise ValueError(f"gp_spectral: loss weights for unknown terms {unknown}; terms are "
                              f"{sorted(set(names) | {'pde'})}")
+
+    def _term_scales(self) -> dict[str, float]:
+        """Each likelihood term's scale: the RMS of its residual at U = 0 (hard values fixed),
+        floored at _SCALE_FLOOR times the largest of those, L's.
+
+        The residual at U = 0 alone can be tiny without being zero -- a Neumann condition whose
+        data the interpolated hard values nearly meet -- and its precision 1 / (noise scale)^2
+        then dwarfs every other term (1e11 and more): L-BFGS stalls far from the solution. The
+        floor is relative, so the scales follow the problem's units. Where a term's operator
+        answers a field more strongly than L's does (a derivative condition beside a value
+        term), the floor grows by that ratio, measured as the RMS responses of the two terms
+        to the same draws from the initial prior."""
+        with torch.no_grad():
+            at_zero = self.residuals()           # U = 0 at every free node
+            drawn = {n: 0.0 for n in at_zero}
+            g = torch.Generator().manual_seed(0)  # fixed draws: set-up stays deterministic
+            for _ in range(_SCALE_DRAWS):
+                free = {o: torch.randn(self.shape, generator=g, dtype=self.dtype).to(self.device)
+                        for o in self.problem.outputs}
+                if self.parametrization == "values":   # a prior draw is L z either way
+                    kron = self._step().kron
+                    free = {o: kron[o].lower_matvec(z) for o, z in free.items()}
+                for n, r in self.residuals(self._step(free)).items():
+                    drawn[n] += float((r - at_zero[n]).square().mean()) / _SCALE_DRAWS
+        own = {n: float(r.square().mean().sqrt()) for n, r in at_zero.items()}
+        largest = max(own, key=own.get)
+        scales = {}
+        for n, v in own.items():
+            ratio = math.sqrt(drawn[n] / drawn[largest]) if drawn[largest] > 0 else 1.0
+            scale = max(v, _SCALE_FLOOR * own[largest] * max(1.0, ratio))
+            # Only when every residual vanishes at U = 0 (zero data) is there no scale at
+            # all: then 1, the output's units.
+            scales[n] = scale if scale > 0 else 1.0
+        return scales
 
     def _initial_kernels(self) -> list[SpectralMixture]:
         d = len(self.shape)
@@ -263,7 +298,8 @@ class GPSpectral(Solver):
         # Windows of the lag values, w[i, j] = lags[i + j]; reversing j gives lags[i - j + n - 1].
         return lags.unfold(0, n, 1).flip(1)
 
-    def _step(self) -> _Step:
+    def _step(self, free: dict[str, Tensor] | None = None) -> _Step:
+        """`free`: trial values of the trained tensors (Z or U) instead of the parameters."""
         kron, values, coefficients = {}, {}, {}
         for out in self.problem.outputs:
             factors = []
@@ -272,7 +308,7 @@ class GPSpectral(Solver):
                 eye = torch.eye(K.shape[0], dtype=K.dtype, device=K.device)
                 factors.append(K + (self.jitter * kernel.variance()) * eye)
             kron[out] = KronCholesky(factors)
-            U = self.values[out]
+            U = self.values[out] if free is None else free[out]
             if self.parametrization == "whitened":
                 U = kron[out].lower_matvec(U)
             if out in self.fixed:
