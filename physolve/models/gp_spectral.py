@@ -25,7 +25,8 @@ measurements): U is parametrised whitened, U = (kron L_k) Z with K_k = L_k L_k^T
 prior term is |Z|^2 / 2 -- it converges where training U fails on the small, low-frequency
 cases of the tests, while training U (the paper) converges faster on the high-frequency
 cases, whose configs select it; the mixture starts around the peaks of the periodogram of the
-residual at U = 0 (for a linear problem, the forcing), where the paper spreads it evenly over
+residual at U = 0 (for a linear problem, the forcing) divided by the operator's power, with
+the band below one period as a candidate, where the paper spreads it evenly over
 [0, max_freq]; and the likelihood precisions are fixed relative to each term's scale (noise,
 floored relative to the largest term's so that none degenerates),
 because learned ones make the objective unbounded below (tau -> inf as a residual -> 0) and
@@ -106,8 +107,11 @@ class GPSpectral(Solver):
     kernel: "student_t" (Matern-nu x cosine mixture) or "gaussian" (SE x cosine mixture).
     nu: Matern smoothness of the student_t envelope (half-integer >= 1.5).
     n_components: mixture components per input axis.
-    init: "spectrum" (components around the peaks of the residual's periodogram at U = 0) or
-        "spread" (the paper: evenly over [0, max_freq]; also the fallback without peaks).
+    init: "spectrum" (components around the peaks of the residual's periodogram at U = 0
+        divided by the operator's power, that is of the solution's estimated spectrum; a
+        UserWarning names what that adds to the forcing's own peaks) or "spread" (the paper:
+        evenly over [0, max_freq]; also the fallback, with a warning, where the equation is
+        homogeneous or an axis shows no peak).
     max_freq: top of the "spread" frequencies, cycles per unit (one, or one per input).
     lengthscale: initial envelope length scale (one, or one per input).
     jitter: added to each K_k's diagonal, relative to the kernel's variance phi(0).
@@ -258,9 +262,9 @@ class GPSpectral(Solver):
         half width of the band around each (_PEAK_HALF_WIDTH_BINS bins; the band below one
         period reaches as far as the solution's estimated power stays within 1 % of bin 0's).
 
-        The forcing (the PDE residual at U = 0, hard values included as 0) shows where the
-        solution's power is only after the inverse operator: -u'' = f turns a component of
-        f with 1e-4 of its power at a tenth of the main frequency into a quarter of u's. So
+        The forcing (the PDE residual at U = 0, hard values at 0 too) shows where the
+        solution's power is only after the inverse operator: u'' = f turns a component of f
+        with 1e-4 of its power at a seventh of the main frequency into a fifth of u's. So
         the periodogram is divided by the operator's power at each frequency (_symbol_power)
         before peaks are picked; bin 0 is a candidate (a forcing slower than one period over
         the axis has no interior peak); the forcing's own peaks stay in. A UserWarning says
@@ -273,7 +277,7 @@ class GPSpectral(Solver):
                 f"there is no forcing spectrum to start the mixture from; init falls back to "
                 f"'spread' over [0, max_freq] = [0, {self.max_freq}] cycles per unit. Set "
                 "max_freq to the band the solution lives in (the boundary or initial data's).",
-                UserWarning, stacklevel=4)
+                UserWarning, stacklevel=5)
             return [torch.zeros(0, dtype=torch.float64)] * d, [[]] * d
         spacing = self.grid.spacing.tolist()
         peaks, widths, notes = [], [], []
@@ -313,7 +317,7 @@ class GPSpectral(Solver):
         if notes:
             warnings.warn("gp_spectral: initial frequencies (cycles per unit) "
                           + "; ".join(notes) + ". Pass init='spread' with max_freq to choose "
-                          "the band yourself.", UserWarning, stacklevel=4)
+                          "the band yourself.", UserWarning, stacklevel=5)
         return peaks, widths
 
     def _zero_backend(self, values=None, operator=None) -> KernelBackend:
