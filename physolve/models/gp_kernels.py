@@ -171,40 +171,64 @@ class SpectralMixture(nn.Module):
         return f"components={self.freq.numel()}, envelope={kind}"
 
 
-def periodogram_peaks(values: Tensor, spacing: float, axis: int, rel_power: float = 1e-2
-                      ) -> Tensor:
-    """Frequencies (cycles per unit) of the local maxima of the periodogram of `values` along
-    `axis` (averaged over the other axes), strongest first, down to `rel_power` times the
-    strongest. A Hann window keeps the leakage of a strong peak below that threshold."""
+def periodogram(values: Tensor, axis: int) -> Tensor:
+    """Power per frequency bin j = 0 .. n // 2 of `values` along `axis` (bin j is j / (n h)
+    cycles per unit), averaged over the other axes. A Hann window keeps the leakage of a
+    strong peak far below its neighbours' level."""
     n = values.shape[axis]
     x = torch.movedim(values, axis, -1)
     window = torch.hann_window(n, periodic=False, dtype=x.dtype, device=x.device)
-    power = (torch.fft.rfft(x * window).abs() ** 2).reshape(-1, n // 2 + 1).mean(0)
+    return (torch.fft.rfft(x * window).abs() ** 2).reshape(-1, n // 2 + 1).mean(0)
+
+
+def spectral_peaks(power: Tensor, rel_power: float = 1e-2, weight: Tensor | None = None
+                   ) -> Tensor:
+    """Bins of the local maxima of `power`, strongest first, down to `rel_power` times the
+    strongest of them.
+
+    weight: a factor per bin (the inverse operator's power, turning the forcing's spectrum
+    into the solution's). The maxima are then ranked and cut by power * weight, and bin 0
+    joins them where it is at least bin 1 there: the band of a solution slower than one
+    period over the axis. The other maxima are still those of `power` itself: the weight
+    would turn the flank of a low-frequency line into a maximum of its own."""
     inner = (power[1:-1] > power[:-2]) & (power[1:-1] >= power[2:])
     j = torch.nonzero(inner).reshape(-1) + 1
-    j = j[torch.argsort(power[j], descending=True)]
-    j = j[power[j] >= rel_power * power.max()]
-    return j.to(x.dtype) / (n * spacing)
+    ranked = power if weight is None else power * weight
+    if weight is not None and ranked.numel() > 1 and ranked[0] > 0 and ranked[0] >= ranked[1]:
+        j = torch.cat([j.new_zeros(1), j])
+    if j.numel() == 0:
+        return j
+    j = j[torch.argsort(ranked[j], descending=True)]
+    return j[ranked[j] >= rel_power * ranked[j[0]]]
 
 
-def components_around(peaks: Tensor, n_components: int, half_width: float,
+def components_around(peaks: Tensor, n_components: int, half_width: float | Sequence[float],
                       zero_weight: float = 1e-4) -> tuple[Tensor, Tensor]:
     """Initial (frequencies, relative weights) of a mixture centred on spectral peaks.
 
     One component sits at frequency 0 with a small weight, so that smooth parts (from
     boundary data) can grow in if the solution needs them without a weakly determined
     low-frequency mode from the start; the others are shared out among the peaks in turn
-    and spread evenly over peak +- half_width.
+    and spread evenly over peak +- half_width, cut at 0 (a peak at 0 spreads over
+    (0, half_width]: folding negative frequencies over would put two components on each
+    frequency, and equal components stay equal under any gradient). `half_width`: one for
+    all peaks or one per peak.
     """
     q = n_components - 1
     if len(peaks) == 0 or q < 1:
         raise ValueError("components_around needs at least one peak and two components")
     counts = torch.bincount(torch.arange(q) % min(len(peaks), q), minlength=len(peaks))
-    offsets = torch.cat([torch.linspace(-half_width, half_width, int(c), dtype=peaks.dtype)
-                         if c > 1 else torch.zeros(int(c), dtype=peaks.dtype)
-                         for c in counts if c > 0])
-    centres = torch.repeat_interleave(peaks[:len(counts)], counts)
-    freqs = torch.cat([torch.zeros(1, dtype=peaks.dtype), (centres + offsets).abs()])
+    widths = (list(half_width) if isinstance(half_width, (list, tuple))
+              else [half_width] * len(peaks))
+    spread = []
+    for f, c, w in zip(peaks.abs().tolist(), counts.tolist(), widths):
+        if c == 1:
+            spread.append(torch.tensor([f], dtype=peaks.dtype))
+        elif c > 1 and f >= w:
+            spread.append(torch.linspace(f - w, f + w, c, dtype=peaks.dtype))
+        elif c > 1:                                  # (0, f + w]: 0 is taken
+            spread.append(torch.linspace(0.0, f + w, c + 1, dtype=peaks.dtype)[1:])
+    freqs = torch.cat([torch.zeros(1, dtype=peaks.dtype)] + spread)
     weights = torch.cat([torch.full((1,), zero_weight, dtype=peaks.dtype),
                          torch.ones(q, dtype=peaks.dtype)])
     return freqs, weights

@@ -25,8 +25,10 @@ measurements): U is parametrised whitened, U = (kron L_k) Z with K_k = L_k L_k^T
 prior term is |Z|^2 / 2 -- it converges where training U fails on the small, low-frequency
 cases of the tests, while training U (the paper) converges faster on the high-frequency
 cases, whose configs select it; the mixture starts around the peaks of the periodogram of the
-residual at U = 0 (for a linear problem, the forcing), where the paper spreads it evenly over
-[0, max_freq]; and the likelihood precisions are fixed relative to each term's scale (noise),
+residual at U = 0 (for a linear problem, the forcing) divided by the operator's power, with
+the band below one period as a candidate, where the paper spreads it evenly over
+[0, max_freq]; and the likelihood precisions are fixed relative to each term's scale (noise,
+floored relative to the largest term's so that none degenerates),
 because learned ones make the objective unbounded below (tau -> inf as a residual -> 0) and
 the final iterate drifts away from the best one. The paper's choices are one argument away:
 parametrization="values", init="spread", noise=None.
@@ -34,6 +36,7 @@ parametrization="values", init="spread", noise=None.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -47,7 +50,8 @@ from ..pde.kernel_backend import (KernelBackend, NodeBackend, RowBackend,
 from ..pde.kron import KronCholesky, kron_rows
 from ..train.precision import resolve_dtype
 from .base import Solver, check_weight_names, solvers
-from .gp_kernels import ENVELOPES, SpectralMixture, components_around, periodogram_peaks
+from .gp_kernels import (ENVELOPES, SpectralMixture, components_around, periodogram,
+                         spectral_peaks)
 
 # Bounds the temporaries of kernel evaluations at scattered points (P x n x Q numbers) and of
 # their contraction with the coefficients (P x n_2 x ... x n_d).
@@ -56,6 +60,13 @@ PARAMETRIZATIONS = ("whitened", "values")
 INITS = ("spectrum", "spread")
 # Spectrum init: components spread over a peak +- this many periodogram bins.
 _PEAK_HALF_WIDTH_BINS = 10
+# Spectrum init: bins at which the operator's symbol is measured (then interpolated).
+_SYMBOL_SAMPLES = 16
+# Likelihood scales: the floor relative to the largest term, and the number of prior draws
+# whose responses compare two terms' operators (several, so that a term on one node is not
+# at the mercy of one number).
+_SCALE_FLOOR = 0.1
+_SCALE_DRAWS = 4
 
 
 def _per_axis(value, d: int, what: str, kind=float) -> list:
@@ -96,14 +107,18 @@ class GPSpectral(Solver):
     kernel: "student_t" (Matern-nu x cosine mixture) or "gaussian" (SE x cosine mixture).
     nu: Matern smoothness of the student_t envelope (half-integer >= 1.5).
     n_components: mixture components per input axis.
-    init: "spectrum" (components around the peaks of the residual's periodogram at U = 0) or
-        "spread" (the paper: evenly over [0, max_freq]; also the fallback without peaks).
+    init: "spectrum" (components around the peaks of the residual's periodogram at U = 0
+        divided by the operator's power, that is of the solution's estimated spectrum; a
+        UserWarning names what that adds to the forcing's own peaks) or "spread" (the paper:
+        evenly over [0, max_freq]; also the fallback, with a warning, where the equation is
+        homogeneous or an axis shows no peak).
     max_freq: top of the "spread" frequencies, cycles per unit (one, or one per input).
     lengthscale: initial envelope length scale (one, or one per input).
     jitter: added to each K_k's diagonal, relative to the kernel's variance phi(0).
     noise: standard deviation of the Gaussian likelihoods relative to each term's scale, the
-        RMS of its residual at U = 0 (the forcing of a PDE term, the target of a condition;
-        1 where that vanishes): tau_t = 1 / (noise * scale_t)^2. The residual is then resolved to
+        RMS of its residual at U = 0 (the forcing of a PDE term, the target of a condition),
+        at least 0.1 times the largest term's (more for a term whose operator amplifies
+        more; _term_scales): tau_t = 1 / (noise * scale_t)^2. The residual is then resolved to
         about that fraction of the forcing whatever the problem's units; it trades accuracy
         against conditioning. None: learn each precision in the log domain (the paper).
     weights: likelihood weights by term name (equations and conditions, as for PINN). By default
@@ -181,52 +196,199 @@ class GPSpectral(Solver):
                                      "log_precision": self.log_precision})
         self.module.to(dtype=self.dtype, device=self.device)
         self._setup_conditions()
-        with torch.no_grad():
-            at_zero = self.residuals()           # U = 0 at every free node
-        rms = {n: float(r.square().mean().sqrt()) for n, r in at_zero.items()}
-        # A term whose residual vanishes at U = 0 (zero boundary values; round-off such as
-        # sin(2 pi k) counts as zero) has no scale of its own: it gets 1, the output's units.
-        floor = 1e-8 * max(rms.values(), default=0.0)
-        self.scales = {n: v if v > floor and v > 0 else 1.0 for n, v in rms.items()}
+        self.scales = self._term_scales()
         for n, scale in self.scales.items():
             log_tau = -2 * math.log((self.noise or 1.0) * scale)
             self.log_precision[n] = nn.Parameter(
                 torch.tensor(log_tau, dtype=self.dtype, device=self.device),
                 requires_grad=self.noise is None)
         conditions = [t.condition.name for t in self.terms]
-        check_weight_names(self.weights, [n for n in at_zero if n not in conditions],
+        check_weight_names(self.weights, [n for n in self.scales if n not in conditions],
                            conditions, "gp_spectral")
+
+    def _term_scales(self) -> dict[str, float]:
+        """Each likelihood term's scale: the RMS of its residual at U = 0 (hard values fixed),
+        floored at _SCALE_FLOOR times the largest of those, L's.
+
+        The residual at U = 0 alone can be tiny without being zero -- a Neumann condition whose
+        data the interpolated hard values nearly meet -- and its precision 1 / (noise scale)^2
+        then dwarfs every other term (1e11 and more): L-BFGS stalls far from the solution. The
+        floor is relative, so the scales follow the problem's units. Where a term's operator
+        answers a field more strongly than L's does (a derivative condition beside a value
+        term), the floor grows by that ratio, measured as the RMS responses of the two terms
+        to the same draws from the initial prior."""
+        with torch.no_grad():
+            at_zero = self.residuals()           # U = 0 at every free node
+            drawn = {n: 0.0 for n in at_zero}
+            g = torch.Generator().manual_seed(0)  # fixed draws: set-up stays deterministic
+            # (A single term is its own largest: no ratio to measure.)
+            for _ in range(_SCALE_DRAWS if len(at_zero) > 1 else 0):
+                free = {o: torch.randn(self.shape, generator=g, dtype=self.dtype).to(self.device)
+                        for o in self.problem.outputs}
+                if self.parametrization == "values":   # a prior draw is L z either way
+                    kron = self._step().kron
+                    free = {o: kron[o].lower_matvec(z) for o, z in free.items()}
+                for n, r in self.residuals(self._step(free)).items():
+                    drawn[n] += float((r - at_zero[n]).square().mean()) / _SCALE_DRAWS
+        own = {n: float(r.square().mean().sqrt()) for n, r in at_zero.items()}
+        largest = max(own, key=own.get)
+        scales = {}
+        for n, v in own.items():
+            ratio = math.sqrt(drawn[n] / drawn[largest]) if drawn[largest] > 0 else 1.0
+            scale = max(v, _SCALE_FLOOR * own[largest] * max(1.0, ratio))
+            # Only when every residual vanishes at U = 0 (zero data) is there no scale at
+            # all: then 1, the output's units.
+            scales[n] = scale if scale > 0 else 1.0
+        return scales
 
     def _initial_kernels(self) -> list[SpectralMixture]:
         d = len(self.shape)
         max_freqs = _per_axis(self.max_freq, d, "max_freq")
         scales = _per_axis(self.lengthscale, d, "lengthscale")
-        peaks = self._residual_peaks() if self.init == "spectrum" else [[]] * d
+        peaks, widths = self._residual_peaks() if self.init == "spectrum" else ([[]] * d, None)
         kernels = []
         for k in range(d):
             freqs = weights = None
             if len(peaks[k]):
-                bin_width = 1.0 / (self.shape[k] * float(self.grid.spacing[k]))
-                freqs, weights = components_around(peaks[k], self.n_components,
-                                                   _PEAK_HALF_WIDTH_BINS * bin_width)
+                freqs, weights = components_around(peaks[k], self.n_components, widths[k])
             kernels.append(SpectralMixture(self.n_components, max_freqs[k], scales[k],
                                            self.kernel, self.nu, freqs, weights))
         return kernels
 
-    def _residual_peaks(self) -> list[Tensor]:
-        """Per axis, the periodogram peaks of the PDE residual(s) at U = 0."""
+    def _residual_peaks(self) -> tuple[list[Tensor], list[list[float]]]:
+        """Per axis, the frequencies (cycles per unit) to start the mixture around, and the
+        half width of the band around each (_PEAK_HALF_WIDTH_BINS bins; the band below one
+        period reaches as far as the solution's estimated power stays within 1 % of bin 0's).
+
+        The forcing (the PDE residual at U = 0, hard values at 0 too) shows where the
+        solution's power is only after the inverse operator: u'' = f turns a component of f
+        with 1e-4 of its power at a seventh of the main frequency into a fifth of u's. So
+        the periodogram is divided by the operator's power at each frequency (_symbol_power)
+        before peaks are picked; bin 0 is a candidate (a forcing slower than one period over
+        the axis has no interior peak); the forcing's own peaks stay in. A UserWarning says
+        what the weighting added, or that there is no forcing to read."""
+        p, d = self.problem, len(self.shape)
+        forcing = self._pde_residual(self._zero_backend()).detach()
+        if not bool(forcing.any()):
+            warnings.warn(
+                f"gp_spectral: the PDE residual vanishes at U = 0 (a homogeneous equation), so "
+                f"there is no forcing spectrum to start the mixture from; init falls back to "
+                f"'spread' over [0, max_freq] = [0, {self.max_freq}] cycles per unit. Set "
+                "max_freq to the band the solution lives in (the boundary or initial data's).",
+                UserWarning, stacklevel=5)
+            return [torch.zeros(0, dtype=torch.float64)] * d, [[]] * d
+        spacing = self.grid.spacing.tolist()
+        peaks, widths, notes = [], [], []
+        for k in range(d):
+            bin_width = 1.0 / (self.shape[k] * spacing[k])
+            power = periodogram(forcing, k + 1)
+            inverse = 1.0 / self._symbol_power(k, power.numel(), forcing)
+            solution = power * inverse
+            own = spectral_peaks(power).tolist()
+            chosen = spectral_peaks(power, weight=inverse).tolist()
+            chosen += [j for j in own if j not in chosen]
+            chosen.sort(key=lambda j: -float(solution[j]))
+            peaks.append(torch.tensor(chosen, dtype=torch.float64) * bin_width)
+            low = torch.nonzero(solution < 1e-2 * solution[0]).reshape(-1)
+            low = min(max(int(low[0]) if low.numel() else _PEAK_HALF_WIDTH_BINS, 1),
+                      _PEAK_HALF_WIDTH_BINS)
+            widths.append([(low if j == 0 else _PEAK_HALF_WIDTH_BINS) * bin_width
+                           for j in chosen])
+            added = [j for j in chosen if j not in own]
+            name, top = p.inputs[k], _per_axis(self.max_freq, d, "max_freq")[k]
+            if not chosen:
+                notes.append(f"along {name}: no spectral peak below the grid's Nyquist "
+                             f"frequency, so 'spread' over [0, max_freq] = [0, {top:g}]")
+            elif added:
+                why = []
+                weak = [f"{j * bin_width:.3g}" for j in added if j]
+                if weak:
+                    why.append(f"{', '.join(weak)} below 1 % of the forcing's power but at "
+                               "least 1 % of the solution's once divided by the operator's "
+                               "power there")
+                if 0 in added:
+                    why.append(f"0 for the band below one period over the domain (components "
+                               f"up to {low * bin_width:.3g}), slower than any peak of the "
+                               "forcing's periodogram")
+                notes.append(f"along {name}: " + ", ".join(f"{j * bin_width:.3g}" for j in chosen)
+                             + " -- " + "; ".join(why))
+        if notes:
+            warnings.warn("gp_spectral: initial frequencies (cycles per unit) "
+                          + "; ".join(notes) + ". Pass init='spread' with max_freq to choose "
+                          "the band yourself.", UserWarning, stacklevel=5)
+        return peaks, widths
+
+    def _zero_backend(self, values=None, operator=None) -> KernelBackend:
+        """A float64 backend on the grid; by default U = 0, where every derivative is 0."""
         p = self.problem
-        zero = {o: torch.zeros(self.shape, dtype=self.dtype, device=self.device)
-                for o in p.outputs}
-        # At U = 0 every derivative is 0 whatever the operator.
-        backend = KernelBackend(zero, self.axes, lambda o, k, a: None, p.inputs, p.outputs,
-                              p.spatial)
-        unknowns = {k: torch.tensor(u.init, dtype=self.dtype) for k, u in p.unknowns.items()}
+        axes = [a.to(torch.float64).to(self.device) for a in self.grid.axes]
+        values = values or {o: torch.zeros(self.shape, dtype=torch.float64, device=self.device)
+                            for o in p.outputs}
+        return KernelBackend(values, axes, operator or (lambda o, k, a: None), p.inputs,
+                             p.outputs, p.spatial)
+
+    def _pde_residual(self, backend: KernelBackend) -> Tensor:
+        """The PDE residual term(s) on a grid backend, stacked: (terms, *grid shape)."""
+        p = self.problem
+        unknowns = {k: torch.tensor(u.init, dtype=torch.float64) for k, u in p.unknowns.items()}
         with torch.no_grad(), backend.active():
             terms = p.residual_terms(Fields(backend), unknowns)
-        r = torch.stack([torch.as_tensor(v).expand(self.shape) for v in terms.values()])
-        spacing = self.grid.spacing.tolist()
-        return [periodogram_peaks(r, spacing[k], k + 1).cpu() for k in range(len(self.shape))]
+        return torch.stack([torch.as_tensor(v, dtype=torch.float64).expand(self.shape)
+                            for v in terms.values()])
+
+    def _symbol_power(self, axis: int, n_bins: int, at_zero: Tensor) -> Tensor:
+        """Per periodogram bin along `axis`, the power the PDE operator gives a unit Fourier
+        mode of that frequency: its residual at U = eps m minus the residual at 0, with
+        m = cos(2 pi f x + pi / 4) along the axis (constant along the others) and the
+        derivatives of m exact. Measured through the problem's own residual function, so no
+        equation needs code of its own; for a nonlinear one it is the linearisation at 0.
+
+        Bin 0 is measured at half a period over the domain (a constant has symbol 0 under
+        u'', yet boundary data give the solution that band). The symbol is measured at up to
+        _SYMBOL_SAMPLES bins, log-spaced, and interpolated in log-log between them; each
+        output is excited in turn and the weakest response counts (for a system, the output
+        that the forcing moves most)."""
+        n, h = self.shape[axis], float(self.grid.spacing[axis])
+        x = self.grid.axes[axis].to(torch.float64).to(self.device)
+        bins = torch.unique(torch.cat([torch.zeros(1), torch.logspace(
+            0, math.log10(n_bins - 1), _SYMBOL_SAMPLES)]).round().long())
+        freq = torch.clamp(torch.arange(n_bins, dtype=torch.float64), min=0.5) / (n * h)
+        eps, measured = 1e-3, []
+        for f in freq[bins].tolist():
+            omega = 2 * math.pi * f
+            mode = torch.cos(omega * x + math.pi / 4)
+            norm = mode.square().sum()
+
+            def operator(o, k, order):
+                if k != axis:                          # the mode is constant along k
+                    return torch.zeros(self.shape[k], self.shape[k], dtype=torch.float64,
+                                       device=self.device)
+                # Rank one, exact on the mode: d^a m = omega^a cos(omega x + pi/4 + a pi/2).
+                return torch.outer(omega ** order * torch.cos(omega * x + math.pi / 4
+                                                              + order * math.pi / 2),
+                                   mode) / norm
+
+            shape = [1] * len(self.shape)
+            shape[axis] = n
+            field = (eps * mode).reshape(shape).expand(self.shape).contiguous()
+            responses = []
+            for out in self.problem.outputs:
+                values = {o: field if o == out else torch.zeros(self.shape, dtype=torch.float64,
+                                                                device=self.device)
+                          for o in self.problem.outputs}
+                r = self._pde_residual(self._zero_backend(values, operator)) - at_zero
+                responses.append(float(r.square().mean()) / (eps ** 2 * 0.5))
+            measured.append(min(responses))
+        measured = torch.tensor(measured, dtype=torch.float64)
+        top = float(measured.max())
+        if top == 0:                                   # nothing to weigh by
+            return torch.ones(n_bins, dtype=torch.float64, device=at_zero.device)
+        log_s = torch.log(measured.clamp_min(1e-12 * top))
+        log_f, known = torch.log(freq), torch.log(freq[bins])
+        # Piecewise-linear interpolation of log S in log f between the measured bins.
+        i = torch.searchsorted(known, log_f).clamp(1, known.numel() - 1)
+        t = (log_f - known[i - 1]) / (known[i] - known[i - 1])
+        return torch.exp(log_s[i - 1] + t * (log_s[i] - log_s[i - 1])).to(at_zero.device)
 
     def _setup_conditions(self):
         points = self.grid.points                      # float64 CPU, as conditions expect
@@ -261,7 +423,8 @@ class GPSpectral(Solver):
         # Windows of the lag values, w[i, j] = lags[i + j]; reversing j gives lags[i - j + n - 1].
         return lags.unfold(0, n, 1).flip(1)
 
-    def _step(self) -> _Step:
+    def _step(self, free: dict[str, Tensor] | None = None) -> _Step:
+        """`free`: trial values of the trained tensors (Z or U) instead of the parameters."""
         kron, values, coefficients = {}, {}, {}
         for out in self.problem.outputs:
             factors = []
@@ -270,7 +433,7 @@ class GPSpectral(Solver):
                 eye = torch.eye(K.shape[0], dtype=K.dtype, device=K.device)
                 factors.append(K + (self.jitter * kernel.variance()) * eye)
             kron[out] = KronCholesky(factors)
-            U = self.values[out]
+            U = self.values[out] if free is None else free[out]
             if self.parametrization == "whitened":
                 U = kron[out].lower_matvec(U)
             if out in self.fixed:
