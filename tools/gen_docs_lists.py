@@ -26,11 +26,11 @@ DOCS = [ROOT / "docs" / "configs_and_output.md"]
 
 # What each config group holds, in the order the tree lists them.
 GROUPS = {
-    "problem": "problems (physolve.pde.library)",
+    "problem": "problems",
     "model": "solvers",
-    "optim": "optimizer stages",
-    "trainer": "Trainer settings",
-    "experiment": "complete set-ups",
+    "optim": "optimizer schedules",
+    "trainer": "trainer settings",
+    "experiment": "complete set-ups (experiment=NAME)",
 }
 # Command lines whose refusal the docs show: one per kind of mistake.
 ERROR_EXAMPLES = [
