@@ -5,9 +5,10 @@
   PINN and PIG of the reference cases). Their steps are many short tensor operations; split
   over threads, each operation ends at a barrier where all threads wait for the slowest. On a
   machine where another process is running, one of the threads is regularly descheduled and
-  the whole step waits for it: the Burgers demo's steps took 2-3 times longer with two threads
-  than with one on two cores beside one busy process, while on an idle machine two threads
-  gain little for tensors this small (the measurements are in the README);
+  the whole step waits for it, and the waiting threads spin. The Burgers demo's steps on a
+  shared 2-core machine: 294 ms with one thread against 1707 ms with two (and 5 times the CPU
+  time), 2.2 s against 8.2 s with one more busy process beside them. On an idle machine two
+  threads can at best halve a step, which a shared one takes back many times over;
 - torch's own setting to larger solvers (MgNO, GP grids): there an operation is long enough
   that a split pays, and a descheduled thread costs about what one thread would have taken;
 - and it never overrides a count the program chose itself: when torch's thread count differs
