@@ -109,11 +109,11 @@ def export_run(run_dir: str | Path, fmt: str = "vtu", resolution: int | None = N
                times: int | None = None, out: str | Path | None = None,
                device: str | None = None) -> list[Path]:
     """Evaluate a saved run's model on a new mesh and write it for ParaView."""
-    from .io.vtk import FORMATS, write_solution
+    from .io.vtk import FORMATS, solution_path, write_solution
 
     if fmt not in FORMATS:
         raise ConfigError("format", f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
     problem, solver, spec = load_run(run_dir, device)
     out = Path(out) if out is not None else RunDir(run_dir).root / "export"
-    return write_solution(problem, solver, out / f"solution.{fmt}", resolution,
+    return write_solution(problem, solver, solution_path(out, fmt), resolution,
                           times or spec.output.times, spec.output.vectors)

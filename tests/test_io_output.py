@@ -239,3 +239,40 @@ def test_plots_use_no_pyplot_and_leave_the_backend_alone(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     from matplotlib.image import imread
     assert imread(tmp_path / "s.png").shape[2] in (3, 4)
+
+
+def _small_solution(problem, steps=3):
+    return ps.solve(problem, ps.PINN(width=6, depth=1, n_interior=16), optim=[f"adam:{steps}"],
+                    progress=False)
+
+
+def test_to_vtk_given_a_directory_writes_a_run_directorys_names(tmp_path):
+    # A path without a suffix used to be refused ("must end in one of .vtu, .pvd, .xdmf").
+    problem = ps.Problem(Interval(0, 1) * TimeInterval(0, 1), lambda f: f.u.t - f.u.xx,
+                         inputs="x t", outputs="u", conditions=[ps.Initial(0.0)])
+    files = _small_solution(problem).to_vtk(tmp_path / "runs" / "heat", resolution=9, times=3)
+    names = sorted(f.name for f in files)
+    assert names == ["solution.pvd", "solution_0000.vtu", "solution_0001.vtu",
+                     "solution_0002.vtu", "solution_xt.vtu"]
+    assert all(f.parent == tmp_path / "runs" / "heat" for f in files)
+    assert _read_vtu(tmp_path / "runs" / "heat" / "solution_0002.vtu").GetNumberOfPoints() == 9
+
+
+def test_to_vtk_refuses_an_unknown_suffix_naming_the_allowed_ones(tmp_path):
+    sol = _small_solution(ps.problems.get("poisson1d")())
+    with pytest.raises(ValueError, match=r"'p\.vtk' must end in one of \.vtu, \.pvd, \.xdmf"):
+        sol.to_vtk(tmp_path / "p.vtk")
+
+
+def test_solution_plot_saves_pngs_of_the_solution_error_and_loss(tmp_path):
+    from matplotlib.image import imread
+
+    sol = _small_solution(ps.problems.get("poisson1d")(), steps=4)
+    for what in ("solution", "error", "loss"):
+        path = sol.plot(tmp_path / f"{what}.png", what=what, resolution=21)
+        assert path == tmp_path / f"{what}.png"
+        image = imread(path)
+        assert image.shape[0] > 100 and image.shape[2] in (3, 4)
+        assert image[..., :3].std() > 0.05  # something is drawn, not a blank frame
+    with pytest.raises(ValueError, match="allowed: solution, error, loss"):
+        sol.plot(tmp_path / "x.png", what="residual")

@@ -81,12 +81,11 @@ class MetricsLog(Callback):
 def write_outputs(run: RunDir, problem, solver, history: list[dict], options) -> list[Path]:
     """VTK files and PNG plots of a trained solver, as `options` (config.OutputOptions) say."""
     from .plots import plot_error, plot_history, plot_solution
-    from .vtk import write_solution
+    from .vtk import solution_path, write_solution
 
     written: list[Path] = []
     for fmt in options.formats:
-        suffix = ".xdmf" if fmt == "xdmf" else ".vtu"
-        written += write_solution(problem, solver, run.vtk / f"solution{suffix}",
+        written += write_solution(problem, solver, solution_path(run.vtk, fmt),
                                   options.resolution, options.times, options.vectors)
     if options.plots:
         run.plots.mkdir(parents=True, exist_ok=True)

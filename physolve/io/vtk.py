@@ -115,22 +115,36 @@ def write_pvd(path: Path, files: Sequence[tuple[float, Path]]) -> Path:
     return path
 
 
+def solution_path(path: str | Path, fmt: str = "vtu") -> Path:
+    """The file to write for `path`: a name ending in .vtu, .pvd or .xdmf as it is; a
+    directory (an existing one, or a path without a suffix) gets "solution.vtu" or
+    "solution.xdmf" inside it, the names of a run directory's vtk/ files."""
+    path = Path(path)
+    if path.suffix in _SUFFIXES:
+        return path
+    if path.suffix and not path.is_dir():
+        raise ValueError(f"write_solution: {path.name!r} must end in one of "
+                         f"{', '.join(_SUFFIXES)}, or name a directory")
+    if fmt not in FORMATS:
+        raise ValueError(f"write_solution: unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    return path / f"solution.{fmt}"
+
+
 def write_solution(problem, solver, path: str | Path, resolution: int | None = None,
                    times: int = 11, vectors: Mapping[str, Sequence[str]] | None = None
                    ) -> list[Path]:
     """Write a trained solver's solution for ParaView; returns the files written.
 
     path: "<name>.vtu" or "<name>.pvd" (VTU files; a PVD index for time series) or
-        "<name>.xdmf" (XDMF with HDF5 data, one step per output time).
+        "<name>.xdmf" (XDMF with HDF5 data, one step per output time); or a directory, which
+        gets solution.vtu (solution.pvd + solution_NNNN.vtu for time series) as in a run
+        directory (see solution_path).
     resolution: points along the longest side of the domain (MeshDomain: its own mesh).
     times: number of output times for time-dependent problems.
     vectors: vector arrays by name, e.g. {"velocity": ["u", "v"]} (default: u, v[, w]).
     """
-    path = Path(path)
-    fmt = _SUFFIXES.get(path.suffix)
-    if fmt is None:
-        raise ValueError(f"write_solution: {path.name!r} must end in one of "
-                         f"{', '.join(_SUFFIXES)}")
+    path = solution_path(path)
+    fmt = _SUFFIXES[path.suffix]
     path.parent.mkdir(parents=True, exist_ok=True)
     space = spatial_domain(problem.domain)
     mesh = output_mesh(space, resolution)

@@ -46,11 +46,25 @@ class Solution:
 
     def to_vtk(self, path, resolution: int | None = None, times: int = 11, vectors=None) -> list:
         """Write the solution, reference and error for ParaView: "<name>.vtu" / ".pvd" (VTU
-        files, a PVD index for time series) or "<name>.xdmf". Returns the files written; see
-        physolve.io.vtk.write_solution for the options."""
+        files, a PVD index for time series) or "<name>.xdmf"; a directory gets the files of a
+        run directory's vtk/ (solution.vtu, or solution.pvd + solution_NNNN.vtu). Returns the
+        files written; see physolve.io.vtk.write_solution for the options."""
         from ..io.vtk import write_solution  # the output layer, loaded only when asked for
 
         return write_solution(self.problem, self.solver, path, resolution, times, vectors)
+
+    def plot(self, path="solution.png", what: str = "solution", resolution: int | None = None):
+        """Save a PNG (matplotlib, no window, no pyplot) and return its path: what="solution"
+        (every output), "error" (|prediction - reference|; None without a reference) or "loss"
+        (the training history). The same pictures as a run directory's plots/."""
+        from ..io import plots  # the output layer, loaded only when asked for
+
+        if what == "loss":
+            return plots.plot_history(self.history, path)
+        draw = {"solution": plots.plot_solution, "error": plots.plot_error}.get(what)
+        if draw is None:
+            raise ValueError(f"plot: unknown what={what!r}; allowed: solution, error, loss")
+        return draw(self.problem, self.solver, path, resolution)
 
 
 def to_float(x) -> float:

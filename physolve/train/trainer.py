@@ -7,7 +7,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Literal, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -18,6 +18,7 @@ from .callbacks import Callback, History
 from .metrics import reference_metrics
 from .precision import resolve_device, resolve_dtype
 from .solution import Solution
+from .threads import check_threads, training_threads
 
 
 CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
@@ -70,11 +71,15 @@ class Trainer:
     callbacks: physolve.train.callbacks.Callback instances.
     clock: "wall" (elapsed time) or "process" (CPU time of this process: with one thread, the
         time a quiet machine would take, so time limits and timings hold on a shared machine).
+    threads: CPU threads torch uses while training: "auto" (one for small solvers, torch's
+        default for large ones; see physolve.train.threads), an integer, or None (leave
+        torch's setting alone). torch's previous setting is restored when fit returns.
     """
 
     def __init__(self, stages: Sequence = ("adam:1000",), dtype="float32", device="cpu",
                  seed: int | None = 0, metrics_every: int = 100, resample_every: int = 0,
-                 progress: bool = True, callbacks: Sequence[Callback] = (), clock: str = "wall"):
+                 progress: bool = True, callbacks: Sequence[Callback] = (), clock: str = "wall",
+                 threads: int | Literal["auto"] | None = "auto"):
         self.stages: list[Stage] = parse_stages(stages)
         self.dtype = resolve_dtype(dtype)
         self.device = resolve_device(device)
@@ -91,15 +96,21 @@ class Trainer:
             raise ValueError(f"clock must be one of {sorted(CLOCKS)}, got {clock!r}")
         self.clock = CLOCKS[clock]
         self.callbacks = list(callbacks)
+        check_threads(threads)
+        self.threads = threads
 
     # ------------------------------------------------------------------------------------------
     def fit(self, problem, solver, resume: dict | None = None) -> Solution:
         """Train `solver` on `problem`. `resume`: a checkpoint (physolve.train.checkpoint) of
         this run to continue from; the result is then the same as an uninterrupted run's."""
+        solver.setup(problem, dtype=self.dtype, device=self.device, seed=self.seed)
+        with training_threads(self.threads, solver):
+            return self._fit(problem, solver, resume)
+
+    def _fit(self, problem, solver, resume: dict | None) -> Solution:
         history = History()
         callbacks = [history, *self.callbacks]
         state = TrainState(solver=solver, problem=problem, trainer=self)
-        solver.setup(problem, dtype=self.dtype, device=self.device, seed=self.seed)
         solution = state.solution = Solution(problem, solver, history.records)
         if resume is not None:
             from .checkpoint import restore

@@ -3,7 +3,7 @@ from importlib import resources
 
 from ...registry import Registry
 
-problems = Registry("problem")
+problems = Registry("problem", entry_points="physolve.problems")  # installed packages' too
 
 
 def pinnacle_file(name: str):
