@@ -50,7 +50,16 @@ def resume_config(given: Mapping, run_dir: str | Path, explicit: bool) -> dict:
         if not path.is_file():
             raise ConfigError("resume", f"{run.root} is not a physolve run directory with a "
                               f"checkpoint (no {what} at {path})")
-    saved = load_config(run.config)
+    try:  # a run directory whose files are not physolve's is refused like a missing one
+        saved = load_config(run.config)
+        load_checkpoint(run.checkpoint)
+    except Exception as err:  # omegaconf's, torch.load's and pickle's errors by content
+        raise ConfigError("resume", f"{run.root} is not a physolve run directory with a "
+                          f"checkpoint (cannot read it: {type(err).__name__}: "
+                          f"{' '.join(str(err).split())})") from None
+    if not isinstance(saved, dict):
+        raise ConfigError("resume", f"{run.root} is not a physolve run directory with a "
+                          f"checkpoint ({run.config} holds no mapping)")
     if "seed" in (saved.get("trainer") or {}) and saved["trainer"]["seed"] is None:
         raise ConfigError("resume", f"{run.root} was trained without a seed, so its points "
                           "cannot be drawn again: only runs with a seed can be resumed")

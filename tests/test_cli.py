@@ -78,17 +78,65 @@ BAD = [  # override, text naming the key and what is allowed
     ("trainer.dtype=float16", "trainer.dtype: unknown dtype 'float16'; choose one of: float32"),
     ("model.activation=swish", "model.activation: unknown activation 'swish'"),
     ("resume=/nonexistent/run", "resume: /nonexistent/run is not a physolve run directory"),
+    ("resume=5", "resume: expected a run directory, got 5"),
+    ("nope=1", "nope: unknown key; allowed keys: problem, model, optim, trainer, checkpoint, "
+     "output, resume"),
+    ("problem=darcy64", "model.name: 'pinn' solves one problem, but 'darcy64' is a problem "
+     "family; choose an operator solver: mgno"),
+    ("problem=poisson_mesh problem.mesh=/nonexistent/plate.msh",
+     "problem.mesh: MeshDomain: no mesh file at /nonexistent/plate.msh"),
+    ("model.width=[1", "cannot read the override 'model.width=[1'"),
 ]
 
 
 @pytest.mark.parametrize("override, message", BAD, ids=[b[0] for b in BAD])
 def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, override, message):
     with pytest.raises(SystemExit) as info:
-        main(["train", *TINY, override, f"hydra.run.dir={tmp_path / 'r'}"])
+        main(["train", *TINY, *override.split(), f"hydra.run.dir={tmp_path / 'r'}"])
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+    assert err.count("\n") == 1  # one line
     assert not (tmp_path / "r").exists()  # nothing started
+
+
+def _refusal(capsys, argv) -> str:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def test_unreadable_mesh_file_exits_2_naming_the_key(tmp_path, capsys):
+    # meshio prints its readers' complaints and calls sys.exit(1) for a file none can read
+    junk = tmp_path / "junk.msh"
+    junk.write_text("not a mesh\n")
+    err = _refusal(capsys, ["train", *TINY, "problem=poisson_mesh", f"problem.mesh={junk}"])
+    assert f"problem.mesh: MeshDomain: cannot read the mesh file {junk}: " in err
+
+
+def test_missing_config_dir_exits_2(tmp_path, capsys):
+    err = _refusal(capsys, ["train", "--config-dir", str(tmp_path / "none"), *TINY])
+    assert f"--config-dir: {tmp_path / 'none'} is not a directory" in err
+
+
+def test_resume_at_a_directory_of_other_files_exits_2(tmp_path, capsys):
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "config.yaml").write_text("trainer: [\n")
+    (tmp_path / "checkpoints" / "last.pt").write_text("not a checkpoint")
+    err = _refusal(capsys, ["train", f"resume={tmp_path}"])
+    assert f"resume: {tmp_path} is not a physolve run directory with a checkpoint (cannot " \
+        "read it: " in err
+
+
+def test_dry_run_checks_every_job_and_trains_nothing(tmp_path, capsys):
+    main(["train", "-m", "model.width=5,7", *TINY, "--dry-run", f"hydra.sweep.dir={tmp_path}"])
+    assert capsys.readouterr().out.strip() == "config valid: 2 jobs checked, nothing trained"
+    assert not any(tmp_path.iterdir())
+    err = _refusal(capsys, ["train", "-m", "model.width=5,0.5", *TINY, "--dry-run"])
+    assert "model.width: expected an integer, got 0.5" in err
 
 
 def test_a_bad_value_in_a_sweep_stops_before_the_first_job(tmp_path, capsys):
