@@ -81,7 +81,8 @@ def train_run(config: Mapping, run_dir: str | Path, resume: bool = False):
     run = RunDir(run_dir)
     spec = validate(config)
     checkpoint = load_checkpoint(run.checkpoint) if resume else None
-    callbacks = [MetricsLog(run.metrics_log), Checkpoint(run.checkpoint, spec.checkpoint.every)]
+    callbacks = [MetricsLog(run.metrics_log), Checkpoint(run.checkpoint, spec.checkpoint.every,
+                                                       spec.checkpoint.every_s)]
     problem, solver, trainer = build(spec, callbacks)
     if not resume:
         save_config(config, run.config)

@@ -180,8 +180,11 @@ def _command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "physolve.cli"]
 
 
-# Single-threaded so that every process does the same floating-point operations.
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# Single-threaded so that every process does the same floating-point operations; the checkout
+# these tests belong to first on the path, so that its physolve is the one that runs.
+REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+       "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 def test_console_script_finds_its_configs_from_any_directory(tmp_path):
@@ -244,6 +247,45 @@ def test_sigkill_then_resume_gives_bitwise_the_same_parameters(tmp_path, capsys)
     a = load_checkpoint(full / "checkpoints" / "last.pt")
     b = load_checkpoint(cut / "checkpoints" / "last.pt")
     assert a["step"] == b["step"] == 250
+    for name, tensor in a["solver"]["module"].items():
+        assert torch.equal(tensor, b["solver"]["module"][name]), name
+    assert _records(full) == _records(cut)
+
+
+# A step checkpoint only at step 400: a run killed before it resumes from a time checkpoint.
+TIMED = ["model.width=8", "model.depth=2", "model.n_interior=64", "model.n_boundary=2",
+         "optim.stages=[{name:adam,steps:500,lr:0.005}]", "trainer.dtype=float64",
+         "trainer.metrics_every=100", "trainer.progress=false", "checkpoint.every=400",
+         "checkpoint.every_s=0.1", "output.formats=[]", "output.plots=false"]
+
+
+def test_sigkill_before_the_first_step_checkpoint_resumes_from_the_time_checkpoint(tmp_path,
+                                                                                  capsys):
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    victim = subprocess.Popen([*_command(), "train", *TIMED, f"hydra.run.dir={cut}"], env=ENV,
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    deadline = time.monotonic() + 120
+    while _checkpoint_or_none(cut / "checkpoints" / "last.pt") is None:
+        assert victim.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate()
+    assert victim.returncode == -signal.SIGKILL
+    killed = load_checkpoint(cut / "checkpoints" / "last.pt")
+    assert 0 < killed["step"] < 400 and killed["stages"] == []  # a time checkpoint
+
+    # Resume in a new process while the uninterrupted run goes on here (single-threaded too).
+    resumed = subprocess.Popen([*_command(), "train", *TIMED, f"resume={cut}"], env=ENV,
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    main(["train", *TIMED, f"hydra.run.dir={full}"])
+    _, err = resumed.communicate(timeout=180)
+    assert resumed.returncode == 0, err
+    a = load_checkpoint(full / "checkpoints" / "last.pt")
+    b = load_checkpoint(cut / "checkpoints" / "last.pt")
+    assert a["step"] == b["step"] == 500
     for name, tensor in a["solver"]["module"].items():
         assert torch.equal(tensor, b["solver"]["module"][name]), name
     assert _records(full) == _records(cut)
