@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .config import ConfigError, build, validate
-from .io.rundir import MetricsLog, RunDir, write_json, write_outputs
+from .io.rundir import MetricsLog, RunDir, TrainLog, run_log, write_json, write_outputs
 from .train.checkpoint import Checkpoint, load_checkpoint
 from .train.trainer import TrainingDiverged
 
@@ -81,19 +81,22 @@ def train_run(config: Mapping, run_dir: str | Path, resume: bool = False):
     run = RunDir(run_dir)
     spec = validate(config)
     checkpoint = load_checkpoint(run.checkpoint) if resume else None
-    callbacks = [MetricsLog(run.metrics_log), Checkpoint(run.checkpoint, spec.checkpoint.every,
-                                                       spec.checkpoint.every_s)]
-    problem, solver, trainer = build(spec, callbacks)
-    if not resume:
-        save_config(config, run.config)
-    try:
-        solution = trainer.fit(problem, solver, resume=checkpoint)
-    except TrainingDiverged as err:
-        write_json(run.metrics, {**err.solution.metrics(), "status": err.solution.status})
-        raise
-    write_json(run.metrics, {**solution.metrics(), "status": solution.status,
-                             "loss": solution.final_loss()})
-    write_outputs(run, problem, solver, solution.history, spec.output)
+    with run_log(run.train_log) as log:
+        callbacks = [MetricsLog(run.metrics_log), TrainLog(log),
+                     Checkpoint(run.checkpoint, spec.checkpoint.every, spec.checkpoint.every_s)]
+        problem, solver, trainer = build(spec, callbacks)
+        if not resume:
+            save_config(config, run.config)
+        try:
+            solution = trainer.fit(problem, solver, resume=checkpoint)
+        except TrainingDiverged as err:
+            log.error("%s", err)
+            write_json(run.metrics, {**err.solution.metrics(), "status": err.solution.status})
+            raise
+        write_json(run.metrics, {**solution.metrics(), "status": solution.status,
+                                 "loss": solution.final_loss()})
+        files = write_outputs(run, problem, solver, solution.history, spec.output)
+        log.info("wrote %d output files under %s", len(files), run.root)
     return solution
 
 

@@ -50,6 +50,19 @@ def test_run_prints_its_directory_and_writes_its_layout(run_dir, capsys):
     assert imread(run_dir / "plots" / "loss.png").ndim == 3
 
 
+def test_train_log_records_the_losses_at_the_metrics_interval(run_dir):
+    lines = (run_dir / "train.log").read_text().splitlines()
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = [line for line in lines if " step " in line]
+    assert len(steps) == 3 == len(records)
+    for line, record in zip(steps, records):
+        assert f"step {record['step']} [adam] " in line
+        for key in ("loss", "loss_pde", "loss_dirichlet", "rel_l2"):  # the terms, by name
+            assert f" {key}={record[key]:.6g}" in line, (key, line)
+    assert "training poisson1d with PINN; stages: adam:12; seed 0" in lines[0]
+    assert "stage adam: 12 steps in " in "\n".join(lines) and "done: rel_l2=" in lines[-2]
+
+
 def test_overrides_reach_the_objects(run_dir):
     state = load_checkpoint(run_dir / "checkpoints" / "last.pt")["solver"]["module"]
     weight = state["net.layers.0.weight"]
@@ -283,6 +296,9 @@ def test_sigkill_before_the_first_step_checkpoint_resumes_from_the_time_checkpoi
     main(["train", *TIMED, f"hydra.run.dir={full}"])
     _, err = resumed.communicate(timeout=180)
     assert resumed.returncode == 0, err
+    log = (cut / "train.log").read_text()  # the interrupted run's log, continued
+    assert log.count("training poisson1d") == 1
+    assert f"resuming at step {killed['step']}: poisson1d" in log
     a = load_checkpoint(full / "checkpoints" / "last.pt")
     b = load_checkpoint(cut / "checkpoints" / "last.pt")
     assert a["step"] == b["step"] == 500
