@@ -105,6 +105,12 @@ def _compose(job: list[str], config_name: str, search: list[Path]) -> dict:
               f"{', '.join(err.options)}")
     except (HydraException, OmegaConfBaseException) as err:
         _fail(str(err).strip())
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as err:
+        # Hydra applies overrides that contradict each other (optim=[true] and then
+        # optim.stages.0.lr=...) without a check of its own and fails inside; the overrides
+        # are the only input here, so they are what the message names.
+        _fail(f"invalid config: the overrides {' '.join(job)} cannot be applied together "
+              f"({type(err).__name__}: {err})")
 
 
 def _resume_target(parsed) -> str | None:
