@@ -43,20 +43,24 @@ def _keys(fn, skip=()) -> list[str]:
             if n not in skip and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
-def _config_name(kind: str, stem: str) -> str:
-    """The registered name a config file of configs/<kind>/ selects."""
-    for line in (config_dir() / kind / f"{stem}.yaml").read_text().splitlines():
-        if line.startswith("name:"):
-            return line.split(":", 1)[1].split("#")[0].strip()
-    raise AssertionError(f"configs/{kind}/{stem}.yaml names nothing")
+def _config(kind: str, stem: str) -> dict:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.load(config_dir() / kind / f"{stem}.yaml"))
+
+
+def _own_keys(kind: str, stem: str, registry) -> list[str]:
+    """The keys of a config file and of the signature of what it names (whose **options the
+    file may list)."""
+    config = _config(kind, stem)
+    return sorted({*config, *_keys(registry.get(config["name"]))})
 
 
 def keys_of(problem: str, model: str) -> list[str]:
     """Every key a config of this problem and model can set, by dotted path."""
-    pname, mname = _config_name("problem", problem), _config_name("model", model)
     stage = sorted({*STAGE_KEYS, *_keys(optimizers.get("adam").factory, skip=("params",))})
-    return ([f"problem.{k}" for k in ["name", *_keys(problems.get(pname))]]
-            + [f"model.{k}" for k in ["name", *_keys(solvers.get(mname))]]
+    return ([f"problem.{k}" for k in _own_keys("problem", problem, problems)]
+            + [f"model.{k}" for k in _own_keys("model", model, solvers)]
             + [f"trainer.{k}" for k in _keys(Trainer, skip=("stages", "callbacks"))]
             + [f"checkpoint.{k}" for k in _keys(CheckpointOptions)]
             + [f"output.{k}" for k in _keys(OutputOptions)]
