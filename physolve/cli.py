@@ -4,6 +4,7 @@
     physolve train -m model.width=20,40                      # a Hydra multirun sweep
     physolve train experiment=burgers_pinn hydra.run.dir=runs/b1
     physolve train resume=runs/b1                            # continue an interrupted run
+    physolve train problem=burgers model.width=64 --dry-run  # check the config, train nothing
     physolve list
     physolve export runs/b1 --format xdmf --resolution 201
 
@@ -28,7 +29,11 @@ CONFIG_ERROR = 2
 _HYDRA_INFO = ("help", "hydra_help", "cfg", "info", "shell_completion")
 
 
-def _fail(message: str, status: int = CONFIG_ERROR):
+def _fail(message: str, status: int = CONFIG_ERROR, one_line: bool = True):
+    """Print the refusal and exit; one line (the messages of Hydra, YAML and the constructors
+    may span several) so that the key it names is where a reader and a script look."""
+    if one_line:
+        message = " ".join(message.split())
     print(f"physolve: {message}", file=sys.stderr)
     raise SystemExit(status)
 
@@ -38,10 +43,13 @@ def _parse_overrides(overrides: list[str]):
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
-    try:
-        return OverridesParser.create().parse_overrides(overrides)
-    except OverrideParseException as err:
-        _fail(f"cannot read the override: {err}")
+    parser, parsed = OverridesParser.create(), []
+    for text in overrides:  # one at a time, so that the message names the one at fault
+        try:
+            parsed += parser.parse_overrides([text])
+        except OverrideParseException as err:
+            _fail(f"cannot read the override {text!r}: {err}")
+    return parsed
 
 
 def _is_group(key: str, search: list[Path]) -> bool:
@@ -97,12 +105,21 @@ def _compose(job: list[str], config_name: str, search: list[Path]) -> dict:
               f"{', '.join(err.options)}")
     except (HydraException, OmegaConfBaseException) as err:
         _fail(str(err).strip())
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as err:
+        # Hydra applies overrides that contradict each other (optim=[true] and then
+        # optim.stages.0.lr=...) without a check of its own and fails inside; the overrides
+        # are the only input here, so they are what the message names.
+        _fail(f"invalid config: the overrides {' '.join(job)} cannot be applied together "
+              f"({type(err).__name__}: {err})")
 
 
 def _resume_target(parsed) -> str | None:
     for ov in parsed:
         if ov.key_or_group == "resume" and not ov.is_delete():
-            return ov.value()
+            value = ov.value()
+            if value is not None and not isinstance(value, str):
+                _fail(f"invalid config: resume: expected a run directory, got {value!r}")
+            return value
     return None
 
 
@@ -160,17 +177,33 @@ def _train_job(cfg) -> None:
     print(run_dir, flush=True)
 
 
+DRY_RUN = "--dry-run"
+
+
 def train(argv: list[str]) -> None:
     import hydra
     from hydra._internal.utils import get_args_parser  # the parser hydra.main itself uses
 
     from .config import config_dir
 
+    # --dry-run is physolve's own option: check every job (compose, validate, build the
+    # problem and the solver) and stop before training; Hydra's parser never sees it.
+    dry_run = DRY_RUN in argv
+    argv = [a for a in argv if a != DRY_RUN]
     args = get_args_parser().parse_args(argv)
-    search = [config_dir()] + ([Path(args.config_dir).resolve()] if args.config_dir else [])
+    search = [config_dir()]
+    if args.config_dir:
+        extra = Path(args.config_dir).resolve()
+        if not extra.is_dir():
+            _fail(f"--config-dir: {args.config_dir} is not a directory")
+        search.append(extra)
     overrides, parsed = _prepare(args.overrides, search)
     if not any(getattr(args, name, None) for name in _HYDRA_INFO):
         overrides = _preflight(args, overrides, parsed, search)
+        if dry_run:
+            n = len(_jobs(parsed, args.multirun))
+            print(f"config valid: {n} job{'s' if n != 1 else ''} checked, nothing trained")
+            return
     argv = [a for a in argv if a not in args.overrides] + overrides
     entry = hydra.main(config_path=str(search[0]), config_name="config",
                        version_base="1.3")(_train_job)
@@ -236,6 +269,7 @@ def export(argv: list[str]) -> None:
 
 
 USAGE = """usage: physolve train [Hydra options] [key=value ...]   train from configs
+       physolve train [...] --dry-run                      check the configs, train nothing
        physolve list                                       registered names, experiments
        physolve export RUN_DIR [--format vtu|xdmf] [...]   re-evaluate a saved run
 See `physolve train --help`, `physolve export --help` and docs/configs_and_output.md."""
@@ -253,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     elif command in ("-h", "--help"):
         print(USAGE)
     else:
-        _fail(f"unknown command {command!r}\n{USAGE}" if command else USAGE)
+        _fail(f"unknown command {command!r}\n{USAGE}" if command else USAGE, one_line=False)
 
 
 if __name__ == "__main__":

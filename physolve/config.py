@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 SECTIONS = ("problem", "model", "optim", "trainer", "checkpoint", "output")
+# Top-level keys besides the sections: resume names a run directory to continue; the runner
+# (physolve.runner.resume_config) acts on it, the spec does not hold it.
+TOP_LEVEL = (*SECTIONS, "resume")
 # Trainer arguments that a config cannot give: stages come from optim, callbacks from the run.
 _TRAINER_EXCLUDED = ("stages", "callbacks")
 
@@ -55,13 +58,19 @@ def config_dir() -> Path:
 # --- options of the run itself ------------------------------------------------------------
 @dataclass
 class CheckpointOptions:
-    """every: steps between checkpoints (0: only at the end of each stage)."""
+    """every: steps between checkpoints (0: only at the end of each stage).
+    every_s: seconds of training, on the trainer's clock, between checkpoints (0: off); a run
+    killed before its first step checkpoint then still loses at most that much."""
 
     every: int = 500
+    every_s: float = 60.0
 
     def __post_init__(self):
         if self.every < 0:
             raise ConfigError("checkpoint.every", f"must be >= 0, got {self.every}")
+        if not self.every_s >= 0 or self.every_s == float("inf"):
+            raise ConfigError("checkpoint.every_s", f"must be a finite number >= 0, got "
+                              f"{self.every_s}")
 
 
 OUTPUT_FORMATS = ("vtu", "xdmf")
@@ -306,8 +315,9 @@ def validate(config: Mapping) -> RunSpec:
     if not isinstance(config, Mapping):
         raise ConfigError("", f"a config is a mapping with keys {', '.join(SECTIONS)}")
     for key in config:
-        if key not in SECTIONS:
-            raise ConfigError(str(key), f"unknown key; allowed keys: {', '.join(SECTIONS)}")
+        if key not in TOP_LEVEL:
+            raise ConfigError(str(key), f"unknown key; allowed keys: {', '.join(TOP_LEVEL)}")
+    check_value(config.get("resume"), str | None, "resume")
 
     problem = _section(config, "problem")
     pname = _registered_name(problem, problems, "problem")
@@ -364,6 +374,22 @@ def _built(make: Callable, path: str, keys: Mapping):
         raise ConfigError(f"{path}.{named[0]}" if len(named) == 1 else path, text) from None
 
 
+def _check_pairing(problem, solver, spec: RunSpec) -> None:
+    """A problem family (inputs drawn at random, physolve.pde.families) is learned by an
+    operator solver, one problem by the others; the operator solvers check the first case
+    themselves, the pointwise ones would fail deep inside their setup."""
+    from .models.operator import OperatorSolver
+
+    if hasattr(problem, "input_fields") and not isinstance(solver, OperatorSolver):
+        from .models import solvers
+
+        operators = [n for n in solvers.names() if isinstance(solvers.get(n), type)
+                     and issubclass(solvers.get(n), OperatorSolver)]
+        raise ConfigError("model.name", f"{spec.model!r} solves one problem, but "
+                          f"{spec.problem!r} is a problem family; choose an operator solver: "
+                          f"{', '.join(operators)}")
+
+
 def build(spec: RunSpec, callbacks=()):
     """(problem, solver, trainer) for a validated spec, checked by setting the solver up."""
     from .models import solvers
@@ -375,6 +401,7 @@ def build(spec: RunSpec, callbacks=()):
     solver = _built(lambda: solvers.get(spec.model)(**spec.model_args), "model", spec.model_args)
     trainer = _built(lambda: Trainer(spec.stages, callbacks=callbacks, **spec.trainer_args),
                      "trainer", spec.trainer_args)
+    _check_pairing(problem, solver, spec)
     # Setting up builds the network and draws the points: the remaining argument checks
     # (activation names, loss weights of unknown terms, ...) happen here, before training.
     _built(lambda: solver.setup(problem, dtype=trainer.dtype, device=trainer.device,

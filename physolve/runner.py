@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .config import ConfigError, build, validate
-from .io.rundir import MetricsLog, RunDir, write_json, write_outputs
+from .io.rundir import MetricsLog, RunDir, TrainLog, run_log, write_json, write_outputs
 from .train.checkpoint import Checkpoint, load_checkpoint
 from .train.trainer import TrainingDiverged
 
@@ -50,7 +50,16 @@ def resume_config(given: Mapping, run_dir: str | Path, explicit: bool) -> dict:
         if not path.is_file():
             raise ConfigError("resume", f"{run.root} is not a physolve run directory with a "
                               f"checkpoint (no {what} at {path})")
-    saved = load_config(run.config)
+    try:  # a run directory whose files are not physolve's is refused like a missing one
+        saved = load_config(run.config)
+        load_checkpoint(run.checkpoint)
+    except Exception as err:  # omegaconf's, torch.load's and pickle's errors by content
+        raise ConfigError("resume", f"{run.root} is not a physolve run directory with a "
+                          f"checkpoint (cannot read it: {type(err).__name__}: "
+                          f"{' '.join(str(err).split())})") from None
+    if not isinstance(saved, dict):
+        raise ConfigError("resume", f"{run.root} is not a physolve run directory with a "
+                          f"checkpoint ({run.config} holds no mapping)")
     if "seed" in (saved.get("trainer") or {}) and saved["trainer"]["seed"] is None:
         raise ConfigError("resume", f"{run.root} was trained without a seed, so its points "
                           "cannot be drawn again: only runs with a seed can be resumed")
@@ -72,21 +81,25 @@ def train_run(config: Mapping, run_dir: str | Path, resume: bool = False):
     run = RunDir(run_dir)
     spec = validate(config)
     checkpoint = load_checkpoint(run.checkpoint) if resume else None
-    callbacks = [MetricsLog(run.metrics_log), Checkpoint(run.checkpoint, spec.checkpoint.every)]
-    problem, solver, trainer = build(spec, callbacks)
-    if not resume:
-        save_config(config, run.config)
-    try:
-        solution = trainer.fit(problem, solver, resume=checkpoint)
-    except TrainingDiverged as err:
-        write_json(run.metrics, {**err.solution.metrics(), "status": err.solution.status})
-        raise
-    # the final loss and its terms by name (loss_<equation>, loss_<condition>)
-    terms = {k: v for k, v in (solution.history[-1] if solution.history else {}).items()
-             if k.startswith("loss_")}
-    write_json(run.metrics, {**solution.metrics(), "status": solution.status,
-                             "loss": solution.final_loss(), **terms})
-    write_outputs(run, problem, solver, solution.history, spec.output)
+    with run_log(run.train_log) as log:
+        callbacks = [MetricsLog(run.metrics_log), TrainLog(log),
+                     Checkpoint(run.checkpoint, spec.checkpoint.every, spec.checkpoint.every_s)]
+        problem, solver, trainer = build(spec, callbacks)
+        if not resume:
+            save_config(config, run.config)
+        try:
+            solution = trainer.fit(problem, solver, resume=checkpoint)
+        except TrainingDiverged as err:
+            log.error("%s", err)
+            write_json(run.metrics, {**err.solution.metrics(), "status": err.solution.status})
+            raise
+        # the final loss and its terms by name (loss_<equation>, loss_<condition>)
+        terms = {k: v for k, v in (solution.history[-1] if solution.history else {}).items()
+                 if k.startswith("loss_")}
+        write_json(run.metrics, {**solution.metrics(), "status": solution.status,
+                                 "loss": solution.final_loss(), **terms})
+        files = write_outputs(run, problem, solver, solution.history, spec.output)
+        log.info("wrote %d output files under %s", len(files), run.root)
     return solution
 
 

@@ -50,6 +50,19 @@ def test_run_prints_its_directory_and_writes_its_layout(run_dir, capsys):
     assert imread(run_dir / "plots" / "loss.png").ndim == 3
 
 
+def test_train_log_records_the_losses_at_the_metrics_interval(run_dir):
+    lines = (run_dir / "train.log").read_text().splitlines()
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = [line for line in lines if " step " in line]
+    assert len(steps) == 3 == len(records)
+    for line, record in zip(steps, records):
+        assert f"step {record['step']} [adam] " in line
+        for key in ("loss", "loss_pde", "loss_dirichlet", "rel_l2"):  # the terms, by name
+            assert f" {key}={record[key]:.6g}" in line, (key, line)
+    assert "training poisson1d with PINN; stages: adam:12; seed 0" in lines[0]
+    assert "stage adam: 12 steps in " in "\n".join(lines) and "done: rel_l2=" in lines[-2]
+
+
 def test_overrides_reach_the_objects(run_dir):
     state = load_checkpoint(run_dir / "checkpoints" / "last.pt")["solver"]["module"]
     weight = state["net.layers.0.weight"]
@@ -78,17 +91,67 @@ BAD = [  # override, text naming the key and what is allowed
     ("trainer.dtype=float16", "trainer.dtype: unknown dtype 'float16'; choose one of: float32"),
     ("model.activation=swish", "model.activation: unknown activation 'swish'"),
     ("resume=/nonexistent/run", "resume: /nonexistent/run is not a physolve run directory"),
+    ("resume=5", "resume: expected a run directory, got 5"),
+    ("nope=1", "nope: unknown key; allowed keys: problem, model, optim, trainer, checkpoint, "
+     "output, resume"),
+    ("problem=darcy64", "model.name: 'pinn' solves one problem, but 'darcy64' is a problem "
+     "family; choose an operator solver: mgno"),
+    ("problem=poisson_mesh problem.mesh=/nonexistent/plate.msh",
+     "problem.mesh: MeshDomain: no mesh file at /nonexistent/plate.msh"),
+    ("model.width=[1", "cannot read the override 'model.width=[1'"),
+    ("optim=[true] optim.stages.0.lr=0.1", "optim=[true] ++optim.stages.0.lr=0.1 cannot be "
+     "applied together (TypeError"),
 ]
 
 
 @pytest.mark.parametrize("override, message", BAD, ids=[b[0] for b in BAD])
 def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, override, message):
     with pytest.raises(SystemExit) as info:
-        main(["train", *TINY, override, f"hydra.run.dir={tmp_path / 'r'}"])
+        main(["train", *TINY, *override.split(), f"hydra.run.dir={tmp_path / 'r'}"])
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+    assert err.count("\n") == 1  # one line
     assert not (tmp_path / "r").exists()  # nothing started
+
+
+def _refusal(capsys, argv) -> str:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def test_unreadable_mesh_file_exits_2_naming_the_key(tmp_path, capsys):
+    # meshio prints its readers' complaints and calls sys.exit(1) for a file none can read
+    junk = tmp_path / "junk.msh"
+    junk.write_text("not a mesh\n")
+    err = _refusal(capsys, ["train", *TINY, "problem=poisson_mesh", f"problem.mesh={junk}"])
+    assert f"problem.mesh: MeshDomain: cannot read the mesh file {junk}: " in err
+
+
+def test_missing_config_dir_exits_2(tmp_path, capsys):
+    err = _refusal(capsys, ["train", "--config-dir", str(tmp_path / "none"), *TINY])
+    assert f"--config-dir: {tmp_path / 'none'} is not a directory" in err
+
+
+def test_resume_at_a_directory_of_other_files_exits_2(tmp_path, capsys):
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "config.yaml").write_text("trainer: [\n")
+    (tmp_path / "checkpoints" / "last.pt").write_text("not a checkpoint")
+    err = _refusal(capsys, ["train", f"resume={tmp_path}"])
+    assert f"resume: {tmp_path} is not a physolve run directory with a checkpoint (cannot " \
+        "read it: " in err
+
+
+def test_dry_run_checks_every_job_and_trains_nothing(tmp_path, capsys):
+    main(["train", "-m", "model.width=5,7", *TINY, "--dry-run", f"hydra.sweep.dir={tmp_path}"])
+    assert capsys.readouterr().out.strip() == "config valid: 2 jobs checked, nothing trained"
+    assert not any(tmp_path.iterdir())
+    err = _refusal(capsys, ["train", "-m", "model.width=5,0.5", *TINY, "--dry-run"])
+    assert "model.width: expected an integer, got 0.5" in err
 
 
 def test_a_bad_value_in_a_sweep_stops_before_the_first_job(tmp_path, capsys):
@@ -132,8 +195,11 @@ def _command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "physolve.cli"]
 
 
-# Single-threaded so that every process does the same floating-point operations.
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# Single-threaded so that every process does the same floating-point operations; the checkout
+# these tests belong to first on the path, so that its physolve is the one that runs.
+REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+       "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 def test_console_script_finds_its_configs_from_any_directory(tmp_path):
@@ -196,6 +262,48 @@ def test_sigkill_then_resume_gives_bitwise_the_same_parameters(tmp_path, capsys)
     a = load_checkpoint(full / "checkpoints" / "last.pt")
     b = load_checkpoint(cut / "checkpoints" / "last.pt")
     assert a["step"] == b["step"] == 250
+    for name, tensor in a["solver"]["module"].items():
+        assert torch.equal(tensor, b["solver"]["module"][name]), name
+    assert _records(full) == _records(cut)
+
+
+# A step checkpoint only at step 400: a run killed before it resumes from a time checkpoint.
+TIMED = ["model.width=8", "model.depth=2", "model.n_interior=64", "model.n_boundary=2",
+         "optim.stages=[{name:adam,steps:500,lr:0.005}]", "trainer.dtype=float64",
+         "trainer.metrics_every=100", "trainer.progress=false", "checkpoint.every=400",
+         "checkpoint.every_s=0.1", "output.formats=[]", "output.plots=false"]
+
+
+def test_sigkill_before_the_first_step_checkpoint_resumes_from_the_time_checkpoint(tmp_path,
+                                                                                  capsys):
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    victim = subprocess.Popen([*_command(), "train", *TIMED, f"hydra.run.dir={cut}"], env=ENV,
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    deadline = time.monotonic() + 120
+    while _checkpoint_or_none(cut / "checkpoints" / "last.pt") is None:
+        assert victim.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate()
+    assert victim.returncode == -signal.SIGKILL
+    killed = load_checkpoint(cut / "checkpoints" / "last.pt")
+    assert 0 < killed["step"] < 400 and killed["stages"] == []  # a time checkpoint
+
+    # Resume in a new process while the uninterrupted run goes on here (single-threaded too).
+    resumed = subprocess.Popen([*_command(), "train", *TIMED, f"resume={cut}"], env=ENV,
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    main(["train", *TIMED, f"hydra.run.dir={full}"])
+    _, err = resumed.communicate(timeout=180)
+    assert resumed.returncode == 0, err
+    log = (cut / "train.log").read_text()  # the interrupted run's log, continued
+    assert log.count("training poisson1d") == 1
+    assert f"resuming at step {killed['step']}: poisson1d" in log
+    a = load_checkpoint(full / "checkpoints" / "last.pt")
+    b = load_checkpoint(cut / "checkpoints" / "last.pt")
+    assert a["step"] == b["step"] == 500
     for name, tensor in a["solver"]["module"].items():
         assert torch.equal(tensor, b["solver"]["module"][name]), name
     assert _records(full) == _records(cut)

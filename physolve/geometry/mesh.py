@@ -17,6 +17,8 @@ domain is therefore volume-preserving and keeps quasi-random and grid points wel
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import re
 from pathlib import Path
@@ -171,6 +173,23 @@ class _FacetGroup(Face):
         return torch.where(self._domain._locate(x.detach()), dist, -dist)
 
 
+def _read_mesh(path: Path, owner: str):
+    """meshio.read, with its failures as one ValueError naming the path.
+
+    meshio raises ReadError, KeyError, ... by format, and for a file that none of the readers
+    of its suffix understands it prints their complaints and calls sys.exit(1): both are caught
+    here, the printed text becoming the message."""
+    import meshio
+
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+            return meshio.read(path)
+    except (Exception, SystemExit) as err:
+        reason = " ".join(said.getvalue().split()) or f"{type(err).__name__}: {err}"
+        raise ValueError(f"{owner}: cannot read the mesh file {path}: {reason}") from None
+
+
 class MeshDomain(Geometry):
     """The domain covered by a mesh's cells (triangles/quadrilaterals in 2-D, tetrahedra in
     3-D): a path to any file meshio reads, or a meshio.Mesh."""
@@ -183,9 +202,12 @@ class MeshDomain(Geometry):
         owner = type(self).__name__
         source = mesh
         if isinstance(mesh, (str, Path)):
-            if not Path(mesh).is_file():
-                raise FileNotFoundError(f"{owner}: no mesh file at {mesh}")
-            mesh = meshio.read(mesh)
+            # ValueError naming the path, like every other bad argument here: a config's
+            # mesh key then reports it as one line (physolve.config), not a traceback.
+            path = Path(mesh)
+            if not path.is_file():
+                raise ValueError(f"{owner}: no mesh file at {path}")
+            mesh = _read_mesh(path, owner)
         if not isinstance(mesh, meshio.Mesh):
             raise ValueError(f"{owner}: mesh must be a file path or a meshio.Mesh, got "
                              f"{type(source).__name__}")

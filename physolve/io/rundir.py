@@ -8,14 +8,18 @@
       checkpoints/last.pt    the latest checkpoint (physolve.train.checkpoint)
       vtk/                   solution.vtu | solution.pvd + solution_NNNN.vtu | solution.xdmf
       plots/                 solution.png, error.png, loss.png
-      .hydra/, train.log     Hydra's record of the invocation (runs started by `physolve train`)
+      train.log              the training log: each metrics record with its loss terms, stages
+      .hydra/                Hydra's record of the invocation (runs started by `physolve train`)
 """
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from ..train.callbacks import Callback
 
@@ -29,6 +33,7 @@ class RunDir:
     config = property(lambda self: self.root / "config.yaml")
     metrics_log = property(lambda self: self.root / "metrics.jsonl")
     metrics = property(lambda self: self.root / "metrics.json")
+    train_log = property(lambda self: self.root / "train.log")
     checkpoint = property(lambda self: self.root / "checkpoints" / "last.pt")
     vtk = property(lambda self: self.root / "vtk")
     plots = property(lambda self: self.root / "plots")
@@ -76,6 +81,70 @@ class MetricsLog(Callback):
     @staticmethod
     def _line(record: dict) -> str:
         return json.dumps({k: _plain(v) for k, v in record.items()}) + "\n"
+
+
+RUN_LOGGER = "physolve.run"
+
+
+@contextmanager
+def run_log(path: str | Path) -> Iterator[logging.Logger]:
+    """The `physolve.run` logger, writing to `path` while the block runs.
+
+    The file is appended to, so a resumed run continues its own log. The logger does not
+    propagate meanwhile: under `physolve train` Hydra's root handlers would print every line
+    to the console (where the run directory must stay the last line) and write it a second
+    time into the same train.log. Add a handler to `physolve.run` to see the lines elsewhere.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger(RUN_LOGGER)
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(message)s"))
+    saved = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield logger
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+def _number(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+class TrainLog(Callback):
+    """Logs the run as it goes: its start (or resumption), every metrics record -- the loss,
+    each loss term, the reference metrics -- at the trainer's metrics interval, every stage's
+    end and the final metrics."""
+
+    def __init__(self, logger: logging.Logger | None = None):
+        self.log = logger or logging.getLogger(RUN_LOGGER)
+
+    def on_fit_start(self, state):
+        stages = ", ".join(str(s) for s in state.trainer.stages)
+        self.log.info("%s %s with %s; stages: %s; seed %s",
+                      "resuming at step %d:" % state.step if state.step else "training",
+                      getattr(state.problem, "name", type(state.problem).__name__),
+                      type(state.solver).__name__, stages, state.trainer.seed)
+
+    def on_metrics(self, state, record):
+        fields = " ".join(f"{k}={_number(v)}" for k, v in record.items()
+                          if k not in ("stage", "step"))
+        self.log.info("step %d [%s] %s", record["step"], record["stage"], fields)
+
+    def on_stage_end(self, state, summary):
+        self.log.info("stage %s: %d steps in %.3g s, loss %s (%s)", summary["name"],
+                      summary["steps"], summary["seconds"], _number(summary["loss"]),
+                      summary["reason"])
+
+    def on_fit_end(self, state, solution):
+        metrics = solution.metrics()
+        self.log.info("done: %s", " ".join(f"{k}={_number(v)}" for k, v in metrics.items()))
 
 
 def write_outputs(run: RunDir, problem, solver, history: list[dict], options) -> list[Path]:

@@ -138,22 +138,39 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
 
 
 class Checkpoint(Callback):
-    """Saves the run to `path` every `every` steps (0: only at stage ends) and at its end.
+    """Saves the run to `path` every `every` steps (0: only at stage ends), every `every_s`
+    seconds of training (0: off) and at the end of every stage.
 
-    Steps that end a stage are left to the end-of-stage checkpoint, which follows at once and
-    records the stage as finished.
+    every_s is measured on the trainer's own clock (Trainer(clock=...): wall or process time),
+    from the last checkpoint written, so a run killed before its first step checkpoint -- a
+    slow one, or one with a large `every` -- still loses at most that much training. Steps that
+    end a stage are left to the end-of-stage checkpoint, which follows at once and records the
+    stage as finished.
     """
 
-    def __init__(self, path: str | Path, every: int = 0):
+    def __init__(self, path: str | Path, every: int = 0, every_s: float = 60.0):
         if isinstance(every, bool) or not isinstance(every, int) or every < 0:
             raise ValueError(f"Checkpoint: every must be an integer >= 0, got {every!r}")
-        self.path, self.every = Path(path), every
+        if (isinstance(every_s, bool) or not isinstance(every_s, (int, float))
+                or not 0 <= every_s < float("inf")):
+            raise ValueError(f"Checkpoint: every_s must be a finite number of seconds >= 0 "
+                             f"(0: off), got {every_s!r}")
+        self.path, self.every, self.every_s = Path(path), every, float(every_s)
+        self._saved_at = 0.0  # the trainer's elapsed time at the last checkpoint
 
     def save(self, state) -> None:
         save_checkpoint(snapshot(state), self.path)
+        self._saved_at = state.elapsed
+
+    def on_fit_start(self, state):
+        self._saved_at = state.elapsed  # a resumed run counts from its checkpoint
 
     def on_step_end(self, state):
-        if self.every and state.step % self.every == 0 and not state.stage_done:
+        if state.stage_done:
+            return
+        by_steps = self.every and state.step % self.every == 0
+        by_time = self.every_s and state.elapsed - self._saved_at >= self.every_s
+        if by_steps or by_time:
             self.save(state)
 
     def on_stage_end(self, state, summary):
