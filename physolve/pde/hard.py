@@ -6,8 +6,11 @@ For an output u with hard conditions, the network's raw output N becomes
 
 where phi vanishes exactly on the constrained set and A takes the prescribed values there:
 - Dirichlet parts i with values g_i and smooth distances phi_i (from the geometry):
-  phi_D = prod_i phi_i and A_D = sum_i g_i w_i / sum_i w_i with w_i = prod_{j != i} phi_j^2,
-  which equals g_i on part i (the other weights vanish there);
+  phi_D = prod_i phi_i and A_D = sum_i E_i w_i / sum_i w_i with w_i = prod_{j != i} phi_j^2,
+  which equals g_i on part i (the other weights vanish there). E_i is g_i plus terms that
+  vanish on part i and make E_i and E_j agree to first order at 2-D corners where parts i
+  and j meet; without them the Laplacian of A_D grows like 1/r toward such corners
+  (hard_corners.py, which also warns where this cannot be done);
 - an initial value u0 at t0: phi_0 = t - t0;
 - both: A = u0(x) + A_D(x, t) - A_D(x, t0) and phi = (t - t0) phi_D, which needs the usual
   compatibility u0 = g on the boundary at t0.
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .conditions import Dirichlet, Initial
+from .hard_corners import CornerMatch
 
 if TYPE_CHECKING:
     from .problem import Problem
@@ -28,10 +32,19 @@ if TYPE_CHECKING:
 _EPS = 1e-300
 
 
+def _same_data(a, b) -> bool:
+    """Whether two parts' values are the same function (then their extensions agree)."""
+    return a is b or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b)
+
+
 class _OutputConstraint:
     def __init__(self, problem: "Problem", dirichlet: list[Dirichlet], initial: Initial | None):
         self.domain = problem.domain
         self.dirichlet = [(c.target_fn, c.selector) for c in dirichlet]
+        names = [c.name or f"on={c.on!r}" for c in dirichlet]
+        self.corners = CornerMatch(
+            problem.domain, [(n, g, sel) for n, (g, sel) in zip(names, self.dirichlet)],
+            lambda i, j: _same_data(dirichlet[i].value, dirichlet[j].value))
         self.initial = initial.target_fn if initial is not None else None
         self.time_axis = problem.inputs.index(problem.time) if problem.time else None
         self.t0 = float(problem.domain.time.bbox[0][0]) if problem.time else None
@@ -41,6 +54,10 @@ class _OutputConstraint:
             return None, None
         phis = [self.domain.smooth_distance(X, on=sel) for _, sel in self.dirichlet]
         values = [g(X) for g, _ in self.dirichlet]
+        for i in range(len(values)):
+            extra = self.corners.extension(i, X)
+            if extra is not None:
+                values[i] = values[i] + extra
         phi = torch.stack(phis).prod(0)
         if len(phis) == 1:
             return values[0], phi
