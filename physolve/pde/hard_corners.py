@@ -41,7 +41,7 @@ from ..geometry.spacetime import SpaceTime
 _SCAN = 2049
 _BISECT = 60
 # Ends closer than this (relative to the domain's size) are the same corner.
-_SAME_POINT = 1e-9
+_SAME_POINT = 1e-6
 # Data that differ by more than this at a corner (relative to their size) jump there.
 _JUMP_TOL = 1e-8
 # sin of the smallest angle between the parts' normals treated as a real corner.
@@ -78,22 +78,19 @@ def _piece_member(piece: BoundaryPiece, x: Tensor) -> Tensor:
 def _piece_ends(piece: BoundaryPiece, scale: float) -> list[Tensor]:
     """The end points of a curve piece of a 2-D boundary (none for a closed untrimmed curve)."""
     face = piece.face
-    u = torch.linspace(0, 1, _SCAN, dtype=torch.float64)[:, None]
-    closed = bool((face.map(u[:1]) - face.map(u[-1:])).norm() <= _SAME_POINT * scale)
-    member = _piece_member(piece, face.map(u))
-    ends = []
-    if not closed:
-        ends += [face.map(u[[k]])[0] for k in (0, -1) if member[k]]
-    for k in torch.nonzero(member[1:] != member[:-1]).flatten().tolist():
-        lo, hi = float(u[k]), float(u[k + 1])
-        inside_lo = bool(member[k])
+    u = torch.linspace(0, 1, _SCAN, dtype=torch.float64)
+    closed = bool((face.map(u[:1, None]) - face.map(u[-1:, None])).norm() <= _SAME_POINT * scale)
+    member = _piece_member(piece, face.map(u[:, None]))
+    ends = [] if closed else [face.map(u[[k], None])[0] for k in (0, -1) if member[k]]
+    k = torch.nonzero(member[1:] != member[:-1]).flatten()
+    if len(k):
+        # Bisect all changes of membership at once: lo keeps the side of the parameter below.
+        lo, hi, inside_lo = u[k], u[k + 1], member[k]
         for _ in range(_BISECT):
             mid = 0.5 * (lo + hi)
-            if bool(_piece_member(piece, face.map(torch.tensor([[mid]], dtype=torch.float64)))[0]) == inside_lo:
-                lo = mid
-            else:
-                hi = mid
-        ends.append(face.map(torch.tensor([[0.5 * (lo + hi)]], dtype=torch.float64))[0])
+            same = _piece_member(piece, face.map(mid[:, None])) == inside_lo
+            lo, hi = torch.where(same, mid, lo), torch.where(same, hi, mid)
+        ends += list(face.map((0.5 * (lo + hi))[:, None]).unbind(0))
     return ends
 
 
@@ -139,21 +136,21 @@ class CornerMatch:
         if spatial.dim != 2 or isinstance(domain, SpaceTime):
             self._warn_unmatched(domain, spatial, parts, same_data)
             return
-        scale = spatial._scale
+        self._scale = scale = spatial._scale
         pieces = [spatial.select(sel) for _, _, sel in parts]
-        for i, j, p, q, c in self._junctions(pieces, scale):
+        self._ends = {id(p): _piece_ends(p, scale) for ps in pieces for p in ps}
+        for i, j, p, q, c in self._junctions(pieces):
             self._match(parts, i, j, p, q, c, pieces, scale)
 
     # ---- corners --------------------------------------------------------------------------
-    @staticmethod
-    def _junctions(pieces: list[list[BoundaryPiece]], scale: float):
+    def _junctions(self, pieces: list[list[BoundaryPiece]]):
         """(i, j, piece of i, piece of j, point) where a piece of part i ends on one of part j."""
-        ends = [[(p, e) for p in ps for e in _piece_ends(p, scale)] for ps in pieces]
+        ends = [[(p, e) for p in ps for e in self._ends[id(p)]] for ps in pieces]
         for i in range(len(pieces)):
             for j in range(i + 1, len(pieces)):
                 for p, e in ends[i]:
                     for q, f in ends[j]:
-                        if float((e - f).norm()) <= 1e3 * _SAME_POINT * scale:
+                        if float((e - f).norm()) <= _SAME_POINT * self._scale:
                             yield i, j, p, q, 0.5 * (e + f)
 
     def _radius(self, pieces: list[BoundaryPiece], own: BoundaryPiece, c: Tensor, scale: float
@@ -163,7 +160,7 @@ class CornerMatch:
         gaps = [scale]
         for p in pieces:
             if p is own:
-                far = [e for e in _piece_ends(p, scale) if float((e - c).norm()) > _SAME_POINT * scale * 1e3]
+                far = [e for e in self._ends[id(p)] if float((e - c).norm()) > _SAME_POINT * scale]
                 gaps += [float((e - c).norm()) for e in far]
             else:
                 pts = _piece_points(p)
