@@ -28,9 +28,6 @@ from .hard_corners import CornerMatch
 if TYPE_CHECKING:
     from .problem import Problem
 
-# Keeps A_D finite at points where two constrained parts meet (both distances zero).
-_EPS = 1e-300
-
 
 def _same_data(a, b) -> bool:
     """Whether two parts' values are the same function (then their extensions agree)."""
@@ -65,9 +62,14 @@ class _OutputConstraint:
         for i in range(len(phis)):
             others = [p for j, p in enumerate(phis) if j != i]
             weights.append(torch.stack(others).prod(0) ** 2)
-        w = torch.stack(weights)
-        a = (torch.stack(values) * w).sum(0) / (w.sum(0) + _EPS)
-        return a, phi
+        w, v = torch.stack(weights), torch.stack(values)
+        total = w.sum(0)
+        # Where two parts meet (both distances zero) every weight vanishes: there A_D is the
+        # value of the nearest part (they agree for compatible data), not 0 / 0.
+        meet = total <= 0
+        a = (v * w).sum(0) / torch.where(meet, torch.ones_like(total), total)
+        nearest = v.gather(0, torch.stack(phis).abs().argmin(0, keepdim=True))[0]
+        return torch.where(meet, nearest, a), phi
 
     def __call__(self, X: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
         a_d, phi_d = self._dirichlet(X)
