@@ -138,13 +138,17 @@ def test_parts_meeting_along_edges_in_3d_warn_about_the_limit():
                                           lambda f: f.u.xx, inputs="x y z", conditions=conds))
 
 
-def test_hard_per_face_data_train_on_a_rectangle():
-    torch.manual_seed(0)
-    dom, conds, _ = rectangle_case()
+def test_hard_per_face_data_train_on_a_rectangle_at_least_as_well_as_soft():
     source = lambda x, y: -1.44 * torch.exp(0.5 * x) * torch.cos(1.3 * y) - 0.6  # noqa: E731
-    problem = ps.Problem(dom, lambda f: f.u.xx + f.u.yy - source(f.x, f.y), inputs="x y",
-                         conditions=conds, reference=ps.pde.reference.Analytic(solution))
-    model = ps.models.PINN(width=16, depth=2, n_interior=300, n_boundary=50)
-    sol = ps.solve(problem, model=model, optim=["adam:150:lr=1e-2"], dtype="float64", seed=0,
-                   progress=False)
-    assert sol.metrics()["rel_l2"] < 2e-2
+    dom, conds, _ = rectangle_case()
+    errors = {}
+    for hard in (True, False):
+        problem = ps.Problem(dom, lambda f: f.u.xx + f.u.yy - source(f.x, f.y), inputs="x y",
+                             conditions=[ps.Dirichlet(c.value, on=c.on, hard=hard) for c in conds],
+                             reference=ps.pde.reference.Analytic(solution))
+        model = ps.models.PINN(width=16, depth=2, n_interior=200, n_boundary=50)
+        sol = ps.solve(problem, model=model, optim=["adam:60:lr=1e-2"], dtype="float64",
+                       seed=0, progress=False)
+        errors[hard] = sol.metrics()["rel_l2"]
+    # Measured: hard 2.9e-2, soft 1.3e-1 after these 60 steps.
+    assert errors[True] < 5e-2 and errors[True] < 0.5 * errors[False], errors
