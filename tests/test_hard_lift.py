@@ -133,9 +133,21 @@ def test_compatible_data_and_separate_parts_do_not_warn():
 def test_parts_meeting_along_edges_in_3d_warn_about_the_limit():
     conds = [ps.Dirichlet(lambda y, z: y * z, on="xmin", hard=True),
              ps.Dirichlet(lambda x, z: x + z, on="ymin", hard=True)]
-    with pytest.warns(UserWarning, match="2-D domains only"):
+    with pytest.warns(UserWarning, match="on='xmin'\\)' and '.*on='ymin'\\)'.*2-D domains only"):
         ps.pde.HardConstraints(ps.Problem(Box((0, 0, 0), (1, 1, 1)),
                                           lambda f: f.u.xx, inputs="x y z", conditions=conds))
+    # In space-time the spatial corners are found: faces that meet warn, faces that do not
+    # stay silent.
+    space_time = Rectangle((0, 0), (1, 1)) * TimeInterval(0, 1)
+    conds = [ps.Dirichlet(lambda y, t: y * t, on="xmin", hard=True),
+             ps.Dirichlet(lambda y, t: 1 + y * t, on="xmax", hard=True),
+             ps.Dirichlet(lambda x, t: x * t, on="ymin", hard=True)]
+    with pytest.warns(UserWarning, match="space-time") as record:
+        ps.pde.HardConstraints(ps.Problem(space_time, lambda f: f.u.t, inputs="x y t",
+                                          conditions=conds))
+    message = str(record[0].message)
+    assert "on='xmin')' and 'dirichlet2 (on='ymin')" in message
+    assert "on='xmin')' and 'dirichlet1 (on='xmax')" not in message
 
 
 def test_hard_per_face_data_train_on_a_rectangle_at_least_as_well_as_soft():

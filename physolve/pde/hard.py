@@ -38,7 +38,7 @@ class _OutputConstraint:
     def __init__(self, problem: "Problem", dirichlet: list[Dirichlet], initial: Initial | None):
         self.domain = problem.domain
         self.dirichlet = [(c.target_fn, c.selector) for c in dirichlet]
-        names = [c.name or f"on={c.on!r}" for c in dirichlet]
+        names = [f"{c.name} (on={c.on!r})" if c.name else f"on={c.on!r}" for c in dirichlet]
         self.corners = CornerMatch(
             problem.domain, [(n, g, sel) for n, (g, sel) in zip(names, self.dirichlet)],
             lambda i, j: _same_data(dirichlet[i].value, dirichlet[j].value))

@@ -23,7 +23,8 @@ so E_i - E_j = O(r^2) and the lift's second derivatives stay bounded near c.
 Limits, each reported by a UserWarning naming the parts: data that jump at a corner (no lift can
 have bounded second derivatives there: they grow like jump / r^2); collinear parts whose data
 have different tangential slopes at the junction; and parts meeting along curves (3-D domains,
-space-time), where no matching is done and the Laplacian may grow like 1/r toward them.
+space-time), where no matching is done and the Laplacian may grow like 1/r toward them (one
+value function for all parts, or the same data object, needs none).
 """
 from __future__ import annotations
 
@@ -133,13 +134,24 @@ class CornerMatch:
         if len(parts) < 2:
             return
         spatial = domain.spatial if isinstance(domain, SpaceTime) else domain
-        if spatial.dim != 2 or isinstance(domain, SpaceTime):
-            self._warn_unmatched(domain, spatial, parts, same_data)
+        if spatial.dim < 2:
+            return  # the points of a 1-D boundary never meet
+        if spatial.dim > 2:
+            pairs = [(i, j) for i in range(len(parts)) for j in range(i + 1, len(parts))
+                     if not same_data(i, j)]
+            self._warn_unmatched(f"{spatial.dim}-D domains", parts, pairs)
             return
         self._scale = scale = spatial._scale
         pieces = [spatial.select(sel) for _, _, sel in parts]
         self._ends = {id(p): _piece_ends(p, scale) for ps in pieces for p in ps}
-        for i, j, p, q, c in self._junctions(pieces):
+        junctions = list(self._junctions(pieces))
+        if isinstance(domain, SpaceTime):
+            # Corners of the spatial domain are lines in space-time; data may change along
+            # them, which the constant coefficients here cannot follow.
+            pairs = list(dict.fromkeys((i, j) for i, j, *_ in junctions if not same_data(i, j)))
+            self._warn_unmatched("space-time domains", parts, pairs)
+            return
+        for i, j, p, q, c in junctions:
             self._match(parts, i, j, p, q, c, pieces, scale)
 
     # ---- corners --------------------------------------------------------------------------
@@ -199,17 +211,16 @@ class CornerMatch:
                 self.bumps[k].append(_Bump(c, self._radius(pieces[k], piece, c, scale), beta,
                                            _signed_carrier(piece)))
 
-    def _warn_unmatched(self, domain, spatial, parts, same_data) -> None:
-        names = [n for k, (n, _, _) in enumerate(parts)
-                 if not all(same_data(k, m) for m in range(len(parts)))]
-        if spatial.dim < 2 or len(names) < 2:
-            return  # points of a 1-D boundary never meet; equal data need no matching
-        where = "in space-time" if isinstance(domain, SpaceTime) else f"in {spatial.dim}-D"
+    @staticmethod
+    def _warn_unmatched(where: str, parts, pairs: list[tuple[int, int]]) -> None:
+        if not pairs:
+            return
+        names = ", ".join(f"'{parts[i][0]}' and '{parts[j][0]}'" for i, j in pairs)
         warnings.warn(
-            f"hard Dirichlet parts {names} with different data: their extensions are matched "
-            f"at corners of 2-D domains only, not {where}, so where these parts meet the "
-            "lift's second derivatives may grow like 1/r (limiting interior accuracy); give "
-            "the same value function to all parts or use soft conditions there",
+            f"hard Dirichlet parts with different data may meet ({names}): their extensions "
+            f"are matched at corners of 2-D domains only, not on {where}, so where these parts "
+            "meet the lift's second derivatives may grow like 1/r and limit interior accuracy; "
+            "give all parts one value function, or make some of them soft conditions",
             UserWarning, stacklevel=4)
 
     def extension(self, i: int, x: Tensor) -> Tensor | None:
