@@ -132,10 +132,14 @@ def test_compatible_data_and_separate_parts_do_not_warn():
 
 def test_parts_meeting_along_edges_in_3d_warn_about_the_limit():
     conds = [ps.Dirichlet(lambda y, z: y * z, on="xmin", hard=True),
-             ps.Dirichlet(lambda x, z: x + z, on="ymin", hard=True)]
-    with pytest.warns(UserWarning, match="on='xmin'\\)' and '.*on='ymin'\\)'.*2-D domains only"):
+             ps.Dirichlet(lambda y, z: 1 + y * z, on="xmax", hard=True),
+             ps.Dirichlet(lambda x, z: x * z, on="ymin", hard=True)]
+    with pytest.warns(UserWarning, match="2-D domains only, not on 3-D") as record:
         ps.pde.HardConstraints(ps.Problem(Box((0, 0, 0), (1, 1, 1)),
                                           lambda f: f.u.xx, inputs="x y z", conditions=conds))
+    message = str(record[0].message)
+    assert "on='xmin')' and 'dirichlet2 (on='ymin')" in message
+    assert "on='xmin')' and 'dirichlet1 (on='xmax')" not in message
     # In space-time the spatial corners are found: faces that meet warn, faces that do not
     # stay silent.
     space_time = Rectangle((0, 0), (1, 1)) * TimeInterval(0, 1)

@@ -23,7 +23,7 @@ so E_i - E_j = O(r^2) and the lift's second derivatives stay bounded near c.
 Limits, each reported by a UserWarning naming the parts: data that jump at a corner (no lift can
 have bounded second derivatives there: they grow like jump / r^2); collinear parts whose data
 have different tangential slopes at the junction; and parts meeting along curves (3-D domains,
-space-time), where no matching is done and the Laplacian may grow like 1/r toward them (one
+space-time, meshes), where no matching is done and the Laplacian may grow like 1/r toward them (one
 value function for all parts, or the same data object, needs none).
 """
 from __future__ import annotations
@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 
 from ..geometry.base import BoundaryPiece, Geometry
+from ..geometry.mesh import MeshDomain
 from ..geometry.spacetime import SpaceTime
 
 # Parameter samples per face for locating the ends of trimmed (CSG) pieces, then bisection.
@@ -45,6 +46,8 @@ _BISECT = 60
 _SAME_POINT = 1e-6
 # Data that differ by more than this at a corner (relative to their size) jump there.
 _JUMP_TOL = 1e-8
+# Points of one part tested against another part's distance (3-D domains).
+_MEET_POINTS = 4096
 # sin of the smallest angle between the parts' normals treated as a real corner.
 _COLLINEAR = 1e-6
 # The bump's radius as a fraction of the distance to the nearest face of the part not at c.
@@ -95,6 +98,18 @@ def _piece_ends(piece: BoundaryPiece, scale: float) -> list[Tensor]:
     return ends
 
 
+def _meet(domain: Geometry, on_a, on_b) -> bool:
+    """Whether two boundary parts (of a mesh or a 3-D domain) touch: a mesh's facet groups
+    share a vertex; otherwise some of many points of one lie within 1 % of the domain's size
+    of the other (enough for a warning, which is all this decides)."""
+    if isinstance(domain, MeshDomain):
+        verts = [torch.cat([p.face._corners.reshape(-1, domain.dim) for p in domain.select(on)])
+                 for on in (on_a, on_b)]
+        return bool(torch.cdist(*verts).min() <= _SAME_POINT * domain._scale)
+    pts = domain.sample_boundary(_MEET_POINTS, method="sobol", seed=0, on=on_a).points
+    return bool(domain.smooth_distance(pts, on=on_b).abs().min() < 1e-2 * domain._scale)
+
+
 def _piece_points(piece: BoundaryPiece) -> Tensor:
     u = torch.linspace(0, 1, _SCAN, dtype=torch.float64)[:, None]
     x = piece.face.map(u)
@@ -136,10 +151,12 @@ class CornerMatch:
         spatial = domain.spatial if isinstance(domain, SpaceTime) else domain
         if spatial.dim < 2:
             return  # the points of a 1-D boundary never meet
-        if spatial.dim > 2:
+        if spatial.dim > 2 or isinstance(spatial, MeshDomain):
+            # Facet groups of a mesh have neither ordered ends nor smooth carriers.
             pairs = [(i, j) for i in range(len(parts)) for j in range(i + 1, len(parts))
-                     if not same_data(i, j)]
-            self._warn_unmatched(f"{spatial.dim}-D domains", parts, pairs)
+                     if not same_data(i, j) and _meet(spatial, parts[i][2], parts[j][2])]
+            where = "meshes" if isinstance(spatial, MeshDomain) else f"{spatial.dim}-D domains"
+            self._warn_unmatched(where, parts, pairs)
             return
         self._scale = scale = spatial._scale
         pieces = [spatial.select(sel) for _, _, sel in parts]
