@@ -56,17 +56,28 @@ _RADIUS_FRACTION = 0.5
 
 @dataclass
 class _Bump:
-    """One corner's term beta * l(x) * psi(x) of one part's extension."""
+    """One corner's term beta * l(x) * psi(x) of one part's extension (l: the piece's signed
+    carrier distance)."""
 
     center: Tensor
     radius: float
     beta: float
-    carrier: Callable[[Tensor], Tensor]
+    piece: BoundaryPiece
 
-    def __call__(self, x: Tensor) -> Tensor:
-        q = ((x - self.center.to(x)) ** 2).sum(1) / self.radius**2
-        psi = (1 - q).clamp(min=0) ** 3  # C^2 across q = 1, bounded second derivatives
-        return self.beta * self.carrier(x) * psi
+
+def _bump_sum(bumps: list[_Bump], x: Tensor) -> Tensor:
+    """sum of beta * l * psi over the bumps, all bumps at once and each carrier once."""
+    centers = torch.stack([b.center for b in bumps]).to(x)
+    radii = torch.tensor([b.radius for b in bumps], dtype=x.dtype, device=x.device)
+    betas = torch.tensor([b.beta for b in bumps], dtype=x.dtype, device=x.device)
+    q = ((x[:, None, :] - centers) ** 2).sum(2) / radii**2
+    psi = betas * (1 - q).clamp(min=0) ** 3  # C^2 across q = 1, bounded second derivatives
+    out = 0
+    pieces = list({id(b.piece): b.piece for b in bumps}.values())
+    for piece in pieces:
+        cols = [k for k, b in enumerate(bumps) if b.piece is piece]
+        out = out + _signed_carrier(piece)(x) * psi[:, cols].sum(1)
+    return out
 
 
 def _piece_member(piece: BoundaryPiece, x: Tensor) -> Tensor:
@@ -226,7 +237,7 @@ class CornerMatch:
         for k, piece, beta in ((i, p, beta_i), (j, q, beta_j)):
             if beta != 0.0:
                 self.bumps[k].append(_Bump(c, self._radius(pieces[k], piece, c, scale), beta,
-                                           _signed_carrier(piece)))
+                                           piece))
 
     @staticmethod
     def _warn_unmatched(where: str, parts, pairs: list[tuple[int, int]]) -> None:
@@ -243,4 +254,4 @@ class CornerMatch:
     def extension(self, i: int, x: Tensor) -> Tensor | None:
         if not self.bumps[i]:
             return None
-        return sum(b(x) for b in self.bumps[i])
+        return _bump_sum(self.bumps[i], x)
