@@ -24,6 +24,7 @@ import torch
 
 from .conditions import Dirichlet, Initial
 from .hard_corners import CornerMatch
+from .hard_fit import fitted_lift
 
 if TYPE_CHECKING:
     from .problem import Problem
@@ -38,6 +39,12 @@ class _OutputConstraint:
     def __init__(self, problem: "Problem", dirichlet: list[Dirichlet], initial: Initial | None):
         self.domain = problem.domain
         self.dirichlet = [(c.target_fn, c.selector) for c in dirichlet]
+        self.fit = fitted_lift(problem.domain, [c.target_fn for c in dirichlet],
+                               [c.selector for c in dirichlet])
+        if self.fit is not None:
+            # The parts' extensions E_i = F + r_i (hard_fit.py), matched at corners below.
+            self.dirichlet = [(self.fit.extension(i), sel)
+                              for i, (_, sel) in enumerate(self.dirichlet)]
         names = [f"{c.name} (on={c.on!r})" if c.name else f"on={c.on!r}" for c in dirichlet]
         self.corners = CornerMatch(
             problem.domain, [(n, g, sel) for n, (g, sel) in zip(names, self.dirichlet)],
@@ -50,7 +57,11 @@ class _OutputConstraint:
         if not self.dirichlet:
             return None, None
         phis = [self.domain.smooth_distance(X, on=sel) for _, sel in self.dirichlet]
-        values = [g(X) for g, _ in self.dirichlet]
+        if self.fit is None:
+            values = [g(X) for g, _ in self.dirichlet]
+        else:  # F once, not once per part
+            f = self.fit.F(X)
+            values = [f + self.fit.residual(i, X) for i in range(len(self.dirichlet))]
         for i in range(len(values)):
             extra = self.corners.extension(i, X)
             if extra is not None:
