@@ -7,10 +7,12 @@ For an output u with hard conditions, the network's raw output N becomes
 where phi vanishes exactly on the constrained set and A takes the prescribed values there:
 - Dirichlet parts i with values g_i and smooth distances phi_i (from the geometry):
   phi_D = prod_i phi_i and A_D = sum_i E_i w_i / sum_i w_i with w_i = prod_{j != i} phi_j^2,
-  which equals g_i on part i (the other weights vanish there). E_i is g_i plus terms that
-  vanish on part i and make E_i and E_j agree to first order at 2-D corners where parts i
-  and j meet; without them the Laplacian of A_D grows like 1/r toward such corners
-  (hard_corners.py, which also warns where this cannot be done);
+  which equals g_i on part i (the other weights vanish there). E_i extends g_i into the
+  domain: on 2-D domains whose parts are straight faces, E_i = F + (g_i - F) o P_i around one
+  function F fitted to all parts' data (hard_fit.py), so the extensions, and hence the lift,
+  differ little inside; and E_i gets terms that vanish on part i and make E_i and E_j agree to
+  first order at 2-D corners where parts i and j meet, without which the Laplacian of A_D
+  grows like 1/r toward them (hard_corners.py, which also warns where this cannot be done);
 - an initial value u0 at t0: phi_0 = t - t0;
 - both: A = u0(x) + A_D(x, t) - A_D(x, t0) and phi = (t - t0) phi_D, which needs the usual
   compatibility u0 = g on the boundary at t0.
