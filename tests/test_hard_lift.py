@@ -173,10 +173,10 @@ def test_hard_per_face_data_train_on_a_rectangle_at_least_as_well_as_soft():
         problem = ps.Problem(dom, lambda f: f.u.xx + f.u.yy - source(f.x, f.y), inputs="x y",
                              conditions=[ps.Dirichlet(c.value, on=c.on, hard=hard) for c in conds],
                              reference=ps.pde.reference.Analytic(solution))
-        model = ps.models.PINN(width=16, depth=2, n_interior=200, n_boundary=50)
-        sol = ps.solve(problem, model=model, optim=["adam:60:lr=1e-2"], dtype="float64",
+        model = ps.models.PINN(width=16, depth=2, n_interior=150, n_boundary=30)
+        sol = ps.solve(problem, model=model, optim=["adam:40:lr=1e-2"], dtype="float64",
                        seed=0, progress=False)
         errors[hard] = sol.metrics()["rel_l2"]
-    # Measured after these 60 steps: hard 8.0e-3, soft 1.3e-1; hard 3.2e-2 with the lift
-    # blended from the data themselves (2.9e-2 with corner matching alone).
-    assert errors[True] < 1.5e-2 and errors[True] < 0.5 * errors[False], errors
+    # Measured after these 40 steps: hard 8.4e-3, soft 1.7e-1; hard 8.8e-2 with the lift
+    # blended from the data themselves.
+    assert errors[True] < 2e-2 and errors[True] < 0.5 * errors[False], errors
