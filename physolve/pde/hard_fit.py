@@ -29,6 +29,7 @@ from torch import Tensor
 from ..geometry.base import Geometry
 from ..geometry.polygon import _EdgeFace
 from ..geometry.primitives import _BoxFace
+from ..geometry.spacetime import SpaceTime
 
 _DEGREE = 8
 # Points per part for the fit (Chebyshev-spaced along the face), and inside for the curvature.
@@ -124,7 +125,7 @@ class FittedLift:
 
 def fitted_lift(domain: Geometry, values: list[Callable], selectors: list) -> FittedLift | None:
     """The fitted lift's parts, or None where it does not apply (see the module's docstring)."""
-    if domain.dim != 2 or len(values) < 2 or type(domain).__name__ == "SpaceTime":
+    if domain.dim != 2 or len(values) < 2 or isinstance(domain, SpaceTime):
         return None
     segments = []
     for sel in selectors:
