@@ -91,7 +91,8 @@ def main() -> None:
         v = DOMAINS[name]
         if args.laplacian:
             laps = {r: max_laplacian_near_corners(v, r) for r in (1e-2, 1e-3, 1e-4)}
-            print(f"{name}: max |lap lift| " + ", ".join(f"{laps[r]:.3g} at r = {r:g}" for r in laps))
+            figures = ", ".join(f"{laps[r]:.3g} at r = {r:g}" for r in laps)
+            print(f"{name}: max |lap lift| {figures}")
             continue
         (eh, th), (es, ts) = train(v, True, args.steps), train(v, False, args.steps)
         print(f"{name}: {args.steps} Adam steps, rel. L2 hard {eh:.2e} ({th:.0f} ms/step), "
