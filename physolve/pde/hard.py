@@ -6,8 +6,13 @@ For an output u with hard conditions, the network's raw output N becomes
 
 where phi vanishes exactly on the constrained set and A takes the prescribed values there:
 - Dirichlet parts i with values g_i and smooth distances phi_i (from the geometry):
-  phi_D = prod_i phi_i and A_D = sum_i g_i w_i / sum_i w_i with w_i = prod_{j != i} phi_j^2,
-  which equals g_i on part i (the other weights vanish there);
+  phi_D = prod_i phi_i and A_D = sum_i E_i w_i / sum_i w_i with w_i = prod_{j != i} phi_j^2,
+  which equals g_i on part i (the other weights vanish there). E_i extends g_i into the
+  domain: on 2-D domains whose parts are straight faces, E_i = F + (g_i - F) o P_i around one
+  function F fitted to all parts' data (hard_fit.py), so the extensions, and hence the lift,
+  differ little inside; and E_i gets terms that vanish on part i and make E_i and E_j agree to
+  first order at 2-D corners where parts i and j meet, without which the Laplacian of A_D
+  grows like 1/r toward them (hard_corners.py, which also warns where this cannot be done);
 - an initial value u0 at t0: phi_0 = t - t0;
 - both: A = u0(x) + A_D(x, t) - A_D(x, t0) and phi = (t - t0) phi_D, which needs the usual
   compatibility u0 = g on the boundary at t0.
@@ -20,18 +25,32 @@ from typing import TYPE_CHECKING
 import torch
 
 from .conditions import Dirichlet, Initial
+from .hard_corners import CornerMatch
+from .hard_fit import fitted_lift
 
 if TYPE_CHECKING:
     from .problem import Problem
 
-# Keeps A_D finite at points where two constrained parts meet (both distances zero).
-_EPS = 1e-300
+
+def _same_data(a, b) -> bool:
+    """Whether two parts' values are the same function (then their extensions agree)."""
+    return a is b or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b)
 
 
 class _OutputConstraint:
     def __init__(self, problem: "Problem", dirichlet: list[Dirichlet], initial: Initial | None):
         self.domain = problem.domain
         self.dirichlet = [(c.target_fn, c.selector) for c in dirichlet]
+        self.fit = fitted_lift(problem.domain, [c.target_fn for c in dirichlet],
+                               [c.selector for c in dirichlet])
+        if self.fit is not None:
+            # The parts' extensions E_i = F + r_i (hard_fit.py), matched at corners below.
+            self.dirichlet = [(self.fit.extension(i), sel)
+                              for i, (_, sel) in enumerate(self.dirichlet)]
+        names = [f"{c.name} (on={c.on!r})" if c.name else f"on={c.on!r}" for c in dirichlet]
+        self.corners = CornerMatch(
+            problem.domain, [(n, g, sel) for n, (g, sel) in zip(names, self.dirichlet)],
+            lambda i, j: _same_data(dirichlet[i].value, dirichlet[j].value))
         self.initial = initial.target_fn if initial is not None else None
         self.time_axis = problem.inputs.index(problem.time) if problem.time else None
         self.t0 = float(problem.domain.time.bbox[0][0]) if problem.time else None
@@ -40,7 +59,15 @@ class _OutputConstraint:
         if not self.dirichlet:
             return None, None
         phis = [self.domain.smooth_distance(X, on=sel) for _, sel in self.dirichlet]
-        values = [g(X) for g, _ in self.dirichlet]
+        if self.fit is None:
+            values = [g(X) for g, _ in self.dirichlet]
+        else:  # F once, not once per part
+            f = self.fit.F(X)
+            values = [f + self.fit.residual(i, X) for i in range(len(self.dirichlet))]
+        for i in range(len(values)):
+            extra = self.corners.extension(i, X)
+            if extra is not None:
+                values[i] = values[i] + extra
         phi = torch.stack(phis).prod(0)
         if len(phis) == 1:
             return values[0], phi
@@ -48,9 +75,14 @@ class _OutputConstraint:
         for i in range(len(phis)):
             others = [p for j, p in enumerate(phis) if j != i]
             weights.append(torch.stack(others).prod(0) ** 2)
-        w = torch.stack(weights)
-        a = (torch.stack(values) * w).sum(0) / (w.sum(0) + _EPS)
-        return a, phi
+        w, v = torch.stack(weights), torch.stack(values)
+        total = w.sum(0)
+        # Where two parts meet (both distances zero) every weight vanishes: there A_D is the
+        # value of the nearest part (they agree for compatible data), not 0 / 0.
+        meet = total <= 0
+        a = (v * w).sum(0) / torch.where(meet, torch.ones_like(total), total)
+        nearest = v.gather(0, torch.stack(phis).abs().argmin(0, keepdim=True))[0]
+        return torch.where(meet, nearest, a), phi
 
     def __call__(self, X: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
         a_d, phi_d = self._dirichlet(X)
