@@ -17,7 +17,7 @@ import math
 import os
 from pathlib import Path
 
-from ..train.callbacks import Callback
+from ..hooks import Callback
 
 
 class RunDir:

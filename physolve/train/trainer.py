@@ -16,7 +16,7 @@ from ..optim.schedules import build_schedule
 from ..optim.stages import Stage, parse_stages
 from .callbacks import Callback, History
 from .metrics import reference_metrics
-from .precision import resolve_device, resolve_dtype
+from ..precision import resolve_device, resolve_dtype
 from .solution import Solution
 from .threads import check_threads, training_threads
 
