@@ -210,7 +210,7 @@ def main(argv=None):
     def record(section, key, row):
         print(json.dumps({k: v for k, v in row.items() if k != "trace"}), file=sys.stderr,
               flush=True)
-        results.add(section, key, row)
+        results.add(section, key, row=row)
         results.write(render, sections=lambda data: {
             "GP-HM vs PINN": {f"{r['case']}: {r['label']}": r
                               for r in data.get("runs", {}).values()}})

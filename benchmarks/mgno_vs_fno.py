@@ -186,7 +186,7 @@ def main(argv=None):
         print(f"== {label}", file=log, flush=True)
         row = run_case(label, solver, family, args)
         print(json.dumps({k: v for k, v in row.items() if k != "trace"}), file=log, flush=True)
-        results.add("runs", f"{label}/{row['budget']}", row)
+        results.add("runs", f"{label}/{row['budget']}", row=row)
         results.write(lambda data: render(data, args), ylabel="test rel. L2 error",
                       sections=lambda data: {"Darcy 64 x 64": {
                           f"{r['model']}, {r['budget']}": r for r in data["runs"].values()}})

@@ -133,7 +133,7 @@ def benchmark(args, results: Results) -> None:
                 row = train(problem_name, [{"name": name, "steps": 10 ** 7, "lr": best}],
                             args.budget, args)
                 row["sweep"] = trials
-            results.add(problem_name, name, row)
+            results.add(problem_name, name, row=row)
             s = summary(row)
             print(f"{problem_name:12s} {name:16s} rel_l2 {s['rel_l2']:.3e} at {s['time']:.0f} s, "
                   f"1e-3 at {s['t_1e-3']} ({row['status']})", flush=True)

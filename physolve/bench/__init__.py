@@ -6,7 +6,7 @@
                 solver=lambda: PINN(width=20), stages=["adam:100000"],
                 budget=Budget(120, clock="process"), trainer={"dtype": "float64"})
     results = Results("optimizers", folder)          # results/optimizers.{json,md,png}
-    results.add("burgers", case.name, run(case))
+    results.add("burgers", "adam", row=run(case))
     results.write(render)                          # render(results.data) -> markdown
 
 The budget stops a run on the Trainer's own clock (its `time_limit` for the whole fit, or a

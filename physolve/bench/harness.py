@@ -77,6 +77,19 @@ class Case:
     trainer: dict = field(default_factory=dict)
     log: Path | None = None
 
+    @classmethod
+    def from_config(cls, name: str, config: dict, budget: Budget, **options) -> "Case":
+        """The case of a composed run config (plain containers, as `physolve train` has it):
+        the same registered problem, model, stages and trainer settings."""
+        from ..config import validate
+        from ..models import solvers
+        from ..pde.library import problems
+
+        spec = validate(config)
+        return cls(name, problem=lambda: problems.get(spec.problem)(**spec.problem_args),
+                   solver=lambda: solvers.get(spec.model)(**spec.model_args),
+                   stages=spec.stages, budget=budget, trainer=dict(spec.trainer_args), **options)
+
 
 class Progress(Callback):
     """One JSON line per metrics record on stderr (and in `path`), tagged with the case."""
@@ -107,7 +120,8 @@ def run(case: Case, stream=None) -> dict:
     good state is then the one measured).
     """
     problem, solver = case.problem(), case.solver()
-    options = {"progress": False, **case.trainer, **case.budget.trainer_options()}
+    # the progress is logged by lines (Progress), not bars; the budget sets clock and limit
+    options = {**case.trainer, "progress": False, **case.budget.trainer_options()}
     trainer = Trainer(case.budget.stages(case.stages),
                       callbacks=[Progress(case.name, case.log, stream)], **options)
     load_start = load_average()

@@ -45,10 +45,14 @@ class Results:
             yield self.data
             self.path.write_text(json.dumps(self.data, indent=1, default=_number))
 
-    def add(self, section: str, key: str, row: dict) -> None:
-        """Store `row` as data[section][key] (replacing an older one) and save."""
+    def add(self, *path: str, row: dict) -> None:
+        """Store `row` at data[path[0]][path[1]]... (replacing an older one) and save."""
+        if not path:
+            raise ValueError("Results.add needs at least one key, e.g. add(problem, method, row=...)")
         with self._locked() as data:
-            data.setdefault(section, {})[key] = row
+            for key in path[:-1]:
+                data = data.setdefault(key, {})
+            data[path[-1]] = row
 
     def set(self, key: str, value) -> None:
         """Store a whole entry (e.g. a table that is not made of runs) and save."""
