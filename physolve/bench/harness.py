@@ -1,6 +1,7 @@
 """A benchmark case and the run of one: the budget is kept by the Trainer's own clock."""
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import time
@@ -45,10 +46,9 @@ class Budget:
             return list(stages)
         capped = []
         for stage in parse_stages(stages):
-            limit = min(stage.time_limit or self.seconds, self.seconds)
-            capped.append({"name": stage.name, "steps": stage.steps, "tol": stage.tol,
-                           "time_limit": limit, "decay": stage.decay, "resample": stage.resample,
-                           "schedule": stage.schedule, "batch": stage.batch, **stage.options})
+            stage = copy.copy(stage)  # checked already; only the limit changes
+            stage.time_limit = min(stage.time_limit or self.seconds, self.seconds)
+            capped.append(stage)
         return capped
 
     def trainer_options(self) -> dict:
@@ -156,7 +156,8 @@ def _plain(stages):
     out = []
     for stage in parse_stages(stages):
         d = {"name": stage.name, "steps": stage.steps, **stage.options}
-        if stage.time_limit is not None:
-            d["time_limit"] = stage.time_limit
+        for key in ("tol", "time_limit", "schedule"):
+            if getattr(stage, key) is not None:
+                d[key] = getattr(stage, key)
         out.append(d)
     return out
