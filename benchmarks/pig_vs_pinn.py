@@ -56,9 +56,12 @@ def build(config: dict):
     return build_run(validate(config))
 
 
-def with_metrics_every(config: dict, metrics_every: int) -> dict:
-    """`config` with metrics every so many steps (0: at the end only)."""
-    return {**config, "trainer": {**config["trainer"], "metrics_every": metrics_every}}
+def budgeted(config: dict, budget: float, clock: str, metrics_every: int = 0) -> dict:
+    """`config` with every stage capped at `budget` seconds on `clock`; metrics every so many
+    steps (0: at the end only)."""
+    config = Budget(budget, clock, per="stage").config(config)
+    return {**config, "trainer": {**config["trainer"], "progress": False,
+                                  "metrics_every": metrics_every}}
 
 
 # --- a PINN of the same size ------------------------------------------------------------------
@@ -101,7 +104,7 @@ def accuracy_rows(case: str, budget: float, methods, clock: str, metrics_every: 
     """{method kind: row} for PIG from the case's config and the PINN matched to it; `logs`:
     a folder for each run's metrics records (<case>_<method>.jsonl). `stopped`: train
     nothing, take the rows from those records (runs cut short)."""
-    config = with_metrics_every(compose(CASES[case]), metrics_every)
+    config = budgeted(compose(CASES[case]), budget, clock, metrics_every)
     limit = Budget(budget, clock, per="stage")
     problem, pig, _ = build(config)
     configs = {"pig": (describe_pig(pig), config)}
@@ -217,6 +220,21 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
+def record(out: Path, update: dict) -> None:
+    """Merge `update` ({"accuracy": {case: {method: row}}} and/or {"speed": ...}) into the
+    results kept beside the report (out.json) and re-render, so cases can run separately."""
+    results = Results(out.stem, out.parent)
+    for case, rows in update.get("accuracy", {}).items():
+        for kind, row in rows.items():
+            results.add("accuracy", case, kind, row=row)
+    for key, value in update.items():
+        if key != "accuracy":
+            results.set(key, value)
+    results.write(render, sections=lambda data: {
+        case: {r["method"]: r for r in rows.values()}
+        for case, rows in data.get("accuracy", {}).items()})
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=1800.0,
@@ -241,12 +259,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     command = command_line("benchmarks/pig_vs_pinn.py", argv)
     torch.set_num_threads(args.threads)
-    results = Results(args.out.stem, args.out.parent)
-
-    def write():
-        results.write(render, sections=lambda data: {
-            case: {r["method"]: r for r in rows.values()}
-            for case, rows in data.get("accuracy", {}).items()})
 
     def environment(load_before: str) -> str:
         return (f"{platform.machine()}, torch {torch.__version__}, {args.threads} thread(s), "
@@ -258,20 +270,19 @@ def main(argv=None):
         logs = args.out.parent / "progress" if args.metrics_every or args.stopped else None
         rows = accuracy_rows(case, args.budget, args.methods, args.clock, args.metrics_every,
                              logs, args.stopped)
-        for kind, r in rows.items():
+        for r in rows.values():
             r.update(budget=args.budget, clock=args.clock, command=command,
                      environment=environment(before))
             print({k: v for k, v in r.items() if k != "trace"}, flush=True)
-            results.add("accuracy", case, kind, row=r)
-        write()
+        record(args.out, {"accuracy": {case: rows}})
     if args.speed:
         before = load_line()
         rows = speed_rows([(1000, 400), (2000, 800), (4000, 1600)], args.repeats, args.clock)
         for r in rows:
             print(r, flush=True)
-        results.set("speed", {"command": command, "environment": environment(before),
-                              "repeats": args.repeats, "clock": args.clock, "rows": rows})
-        write()
+        record(args.out, {"speed": {"command": command, "environment": environment(before),
+                                    "repeats": args.repeats, "clock": args.clock,
+                                    "rows": rows}})
     print(f"wrote {args.out}")
 
 

@@ -51,6 +51,20 @@ class Budget:
             capped.append(stage)
         return capped
 
+    def config(self, config: dict) -> dict:
+        """A composed run config (plain containers) with this budget written into it: the
+        clock in `trainer`, and the limit as trainer.time_limit (per="fit") or each stage's
+        time_limit (per="stage", the smaller one where it has one)."""
+        trainer = {**config.get("trainer", {}), "clock": self.clock}
+        stages = list(config.get("optim", {}).get("stages", []))
+        if self.per == "fit":
+            trainer["time_limit"] = self.seconds
+        else:
+            stages = [{**s, "time_limit": min(s.get("time_limit") or self.seconds, self.seconds)}
+                      for s in stages]
+        return {**config, "optim": {**config.get("optim", {}), "stages": stages},
+                "trainer": trainer}
+
     def trainer_options(self) -> dict:
         return {"clock": self.clock, "time_limit": self.seconds if self.per == "fit" else None}
 
@@ -85,7 +99,7 @@ class Case:
         from ..models import solvers
         from ..pde.library import problems
 
-        spec = validate(config)
+        spec = validate(budget.config(config))
         return cls(name, problem=lambda: problems.get(spec.problem)(**spec.problem_args),
                    solver=lambda: solvers.get(spec.model)(**spec.model_args),
                    stages=spec.stages, budget=budget, trainer=dict(spec.trainer_args), **options)
