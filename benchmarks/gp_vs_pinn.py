@@ -11,7 +11,10 @@ GP objective evaluation with its gradient on the grids named by the issue (1D 40
 
 `--clock process` counts the process's CPU time instead of wall time, a conservative stand-in for a
 quiet machine when the benchmark shares a busy one (CPU time of one thread <= wall time of
-two). Results are appended to benchmarks/results/gp.jsonl and the table rewritten from it.
+two). Results are kept in benchmarks/results/gp.json (rows of the older gp.jsonl are read the
+first time), with the table gp.md and the error-against-time figure gp.png (physolve.bench); the
+budget is kept by the trainer's clock and covers both PINN stages (the set-up before the
+first step is not counted).
 """
 from __future__ import annotations
 
@@ -29,10 +32,9 @@ from pathlib import Path
 import torch
 
 import physolve as ps
+from physolve.bench import Budget, Case, Results, command_line, run
 from physolve.models import PINN, GPSpectral
-from physolve.train import Callback
 from physolve.train.trainer import CLOCKS
-from physolve.train.metrics import reference_metrics
 
 
 # The GP trains the grid values themselves (the paper) on the linear cases, where that is
@@ -53,69 +55,35 @@ PINN_STAGES = ["adam:2000", "lbfgs:100000"]
 SOLVERS = ("gp", "pinn")
 
 
-class OutOfTime(Exception):
-    """Raised by Budget once the clock has run past the budget."""
-
-
-class Budget(Callback):
-    """Stops training once `clock` has advanced `seconds` since the fit started (set-up
-    included); keeps (time, rel. L2) at each metrics record as the error trace."""
-
-    def __init__(self, clock, seconds: float):
-        self.clock, self.seconds = clock, seconds
-        self.t0 = 0.0
-        self.steps = 0
-        self.trace: list[tuple[float, float]] = []
-
-    def elapsed(self) -> float:
-        return self.clock() - self.t0
-
-    def on_fit_start(self, state):
-        self.t0 = self.clock()
-
-    def on_metrics(self, state, record):
-        if "rel_l2" in record:
-            self.trace.append((round(self.elapsed(), 2), record["rel_l2"]))
-            print(json.dumps({"step": state.step, "time": self.trace[-1][0],
-                              "rel_l2": record["rel_l2"]}), file=sys.stderr, flush=True)
-
-    def on_step(self, state, record):
-        self.steps = state.step
-        if self.elapsed() >= self.seconds:
-            raise OutOfTime
-
-
-def run_case(case: str, solver_name: str, args) -> dict:
-    pargs, gargs, nargs, dim = CASES[case]
+def case(name: str, solver_name: str, args) -> Case:
+    """One solver on one case, the budget covering all its stages."""
+    pargs, gargs, nargs, dim = CASES[name]
     hard = solver_name == "gp" or args.pinn_bc == "hard"
-    problem = ps.problems.get(case)(**pargs, hard=hard)
     if solver_name == "gp":
         gargs = {**gargs, **json.loads(args.gp_args)}
-        solver = GPSpectral(**gargs)
+        solver = lambda: GPSpectral(**gargs)  # noqa: E731
         label = f"GP-HM, grid {gargs['grid']}, {gargs['parametrization']}"
+        stages = [f"lbfgs:{args.gp_steps}"]
     else:
-        solver = PINN(width=args.pinn_width, depth=args.pinn_depth, **nargs)
+        solver = lambda: PINN(width=args.pinn_width, depth=args.pinn_depth, **nargs)  # noqa: E731
         label = (f"PINN {args.pinn_depth}x{args.pinn_width} tanh, {nargs['n_interior']} points, "
                  f"{args.pinn_bc} BC")
-    budget_s = 60 * (args.budget_min if dim == "1d" else args.budget_min_2d)
-    budget = Budget(CLOCKS[args.clock], budget_s)
-    stages = [f"lbfgs:{args.gp_steps}"] if solver_name == "gp" else PINN_STAGES
-    trainer = ps.Trainer(stages, dtype="float64", seed=args.seed,
-                         metrics_every=args.metrics_every, progress=False, callbacks=[budget])
-    load0 = os.getloadavg()[0]
-    t_wall, t_cpu = time.perf_counter(), time.process_time()
-    try:
-        solution = trainer.fit(problem, solver)
-        status = solution.stages[-1]["reason"]      # step cap, or why L-BFGS stopped
-    except OutOfTime:
-        status = "budget used"
-    wall, cpu = time.perf_counter() - t_wall, time.process_time() - t_cpu
-    final = reference_metrics(solver, problem)  # the final iterate, whatever the trace says
-    return {"case": case, "solver": solver_name, "label": label, "rel_l2": final["rel_l2"],
-            "max_abs_err": final["max_abs_err"], "steps": budget.steps,
-            "budget": f"{budget_s / 60:g} min {args.clock}", "status": status,
-            "wall_s": wall, "cpu_s": cpu, "threads": args.threads, "load_start": load0,
-            "load_end": os.getloadavg()[0], "trace": budget.trace}
+        stages = PINN_STAGES
+    minutes = args.budget_min if dim == "1d" else args.budget_min_2d
+    return Case(f"{name}/{solver_name}", label=label,
+                problem=lambda: ps.problems.get(name)(**pargs, hard=hard), solver=solver,
+                stages=stages, budget=Budget(60 * minutes, args.clock),
+                trainer={"dtype": "float64", "seed": args.seed, "threads": args.threads,
+                         "metrics_every": args.metrics_every})
+
+
+def run_case(name: str, solver_name: str, args) -> dict:
+    c = case(name, solver_name, args)
+    row = run(c)
+    reason = row["reasons"][-1] if row.get("reasons") else row["status"]
+    status = "budget used" if "for the fit reached" in reason else reason
+    return {**row, "case": name, "solver": solver_name, "status": status,
+            "budget": f"{c.budget.seconds / 60:g} min {args.clock}", "command": args.command}
 
 
 def _cost_worker(case, grid, threads, queue):
@@ -150,10 +118,24 @@ def step_cost(case: str, grid: int, threads: int) -> dict:
     return row
 
 
-def write_table(path: Path):
-    rows = [json.loads(line) for line in path.with_suffix(".jsonl").read_text().splitlines()]
-    runs = [r for r in rows if "solver" in r]
-    costs = {r["grid"]: r for r in rows if "s_per_eval" in r}
+def legacy(path: Path):
+    """Rows appended to gp.jsonl, the older layout, kept under their line numbers."""
+    def load() -> dict:
+        jsonl = path.with_suffix(".jsonl")
+        lines = jsonl.read_text().splitlines() if jsonl.exists() else []
+        data: dict = {"runs": {}, "costs": {}}
+        for i, line in enumerate(lines):
+            r = json.loads(line)
+            r.setdefault("command", f"python benchmarks/gp_vs_pinn.py {' '.join(r['argv'])}")
+            data["runs" if "solver" in r else "costs"][f"jsonl:{i}"] = r
+        return data
+    return load
+
+
+def render(data: dict) -> str:
+    runs = list(data.get("runs", {}).values())
+    costs = {r["grid"]: r for r in data.get("costs", {}).values()}
+    rows = runs + list(data.get("costs", {}).values())
     lines = [
         "# GP-HM vs PINN on high-frequency and multi-scale cases",
         "",
@@ -193,9 +175,9 @@ def write_table(path: Path):
                          f"| {r['peak_rss_mb']:.0f} | {r['factors_mb']:.2f} "
                          f"| {r['dense_k_mb']:,.0f} | {r['threads']} |")
     lines += ["", "Commands (one per row or group of rows):", "", "```"]
-    lines += sorted({f"python benchmarks/gp_vs_pinn.py {' '.join(r['argv'])}" for r in rows})
+    lines += sorted({r["command"] for r in rows})
     lines += ["```", ""]
-    path.write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -220,29 +202,34 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/results/gp.md")
     args = ap.parse_args(argv)
+    args.command = command_line("benchmarks/gp_vs_pinn.py", argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    argv_used = sys.argv[1:] if argv is None else list(argv)
+    results = Results(out.stem, out.parent, legacy=legacy(out))
 
-    def record(row):
-        print(json.dumps(row), file=sys.stderr, flush=True)
-        with out.with_suffix(".jsonl").open("a") as fh:
-            fh.write(json.dumps({**row, "argv": argv_used}) + "\n")
-        write_table(out)
+    def record(section, key, row):
+        print(json.dumps({k: v for k, v in row.items() if k != "trace"}), file=sys.stderr,
+              flush=True)
+        results.add(section, key, row=row)
+        results.write(render, sections=lambda data: {
+            "GP-HM vs PINN": {f"{r['case']}: {r['label']}": r
+                              for r in data.get("runs", {}).values()}})
 
     if args.costs:
-        for case, grid in [("poisson1d_sin", 400), ("poisson2d_sin", 200),
+        for name, grid in [("poisson1d_sin", 400), ("poisson2d_sin", 200),
                            ("poisson2d_sin", 400)]:
-            record(step_cost(case, grid, args.threads))
+            row = {**step_cost(name, grid, args.threads), "command": args.command}
+            record("costs", f"{name}/{row['grid']}", row)
         return
-    for case in args.cases.split(","):
-        if case not in CASES:
-            raise SystemExit(f"unknown case {case!r}; choose from {', '.join(CASES)}")
-        for name in args.solvers.split(","):
-            if name not in SOLVERS:
-                raise SystemExit(f"unknown solver {name!r}; choose from {', '.join(SOLVERS)}")
-            record(run_case(case, name, args))
+    for name in args.cases.split(","):
+        if name not in CASES:
+            raise SystemExit(f"unknown case {name!r}; choose from {', '.join(CASES)}")
+        for solver_name in args.solvers.split(","):
+            if solver_name not in SOLVERS:
+                raise SystemExit(f"unknown solver {solver_name!r}; choose from "
+                                 f"{', '.join(SOLVERS)}")
+            row = run_case(name, solver_name, args)
+            record("runs", f"{name}/{row['label']}/{row['budget']}", row)
 
 
 if __name__ == "__main__":

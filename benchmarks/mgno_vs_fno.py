@@ -12,7 +12,9 @@ errors (mean over the test samples), parameters, steps, epochs and the time actu
 
 `--clock process` counts the process's CPU time instead of wall time, a conservative stand-in for a
 quiet machine when the benchmark shares a busy one (CPU time of one thread <= wall time of two).
-Needs the `bench` extra (`pip install -e .[bench]`) for FNO.
+Needs the `bench` extra (`pip install -e .[bench]`) for FNO. Results are kept in
+benchmarks/results/mgno.json (rows of the older mgno.jsonl are read the first time), with the
+table mgno.md and the error-against-time figure mgno.png (physolve.bench).
 """
 from __future__ import annotations
 
@@ -21,17 +23,15 @@ import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 import physolve as ps
+from physolve.bench import Budget, Case, Results, command_line, run
 from physolve.models import MgNO, MgNONet
 from physolve.models.operator import OperatorSolver
-from physolve.train import Callback
 from physolve.train.trainer import CLOCKS
-
 
 
 def parameter_count(module: torch.nn.Module) -> int:
@@ -51,37 +51,6 @@ def fno_matching(target: int, modes: int, layers: int):
     return build(width), width
 
 
-class StopAtBudget(Callback):
-    """Ends training once the clock has used the budget and keeps the time used, read for the
-    table (a stage's time_limit with Trainer(clock=...) would stop it the same way)."""
-
-    def __init__(self, clock, budget_s):
-        self.clock, self.budget_s = clock, budget_s
-        self.start = None
-        self.used = 0.0
-
-    def on_stage_start(self, state, optimizer):
-        self.start = self.clock()
-
-    def on_step(self, state, record):
-        self.used = self.clock() - self.start
-        if self.used >= self.budget_s:
-            raise BudgetReached
-
-
-class BudgetReached(Exception):
-    pass
-
-
-class Progress(Callback):
-    def __init__(self, log):
-        self.log = log
-
-    def on_metrics(self, state, record):
-        line = {k: record[k] for k in ("step", "time", "loss", "rel_l2", "rel_h1") if k in record}
-        print(json.dumps(line), file=self.log, flush=True)
-
-
 def seconds_per_step(solver, clock, steps=6) -> float:
     """Time of one training step (forward, loss, backward) on a training batch; no update."""
     x, y = solver.x_train[:solver.batch_size], solver.y_train[:solver.batch_size]
@@ -95,7 +64,9 @@ def seconds_per_step(solver, clock, steps=6) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def run(name, solver, family, args, log):
+def case(label, solver, family, args) -> Case:
+    """`solver` (set up here to time its steps) with as many OneCycle steps as the budget
+    holds; the trainer's clock stops it at 1.05 x the budget if the estimate was short."""
     clock = CLOCKS[args.clock]
     solver.setup(family, dtype=torch.float32, device=args.device, seed=args.seed)
     per_step = seconds_per_step(solver, clock)
@@ -104,32 +75,44 @@ def run(name, solver, family, args, log):
     stage = {"name": "adamw", "steps": steps, "lr": args.lr, "weight_decay": 1e-4,
              "schedule": {"name": "onecycle", "pct_start": 0.3, "div_factor": 10,
                           "final_div_factor": 100}}
-    budget = StopAtBudget(clock, args.budget_min * 60 * 1.05)
-    trainer = ps.Trainer([stage], metrics_every=max(1, steps // 20), progress=False,
-                         seed=args.seed, callbacks=[budget, Progress(log)])
-    load0 = os.getloadavg()
-    t_wall, t_cpu = time.perf_counter(), time.process_time()
     # setup is repeated by the trainer (same seed: same initial network); the data comes from
     # the cache
-    try:
-        solution = trainer.fit(family, solver)
-        status, done = "completed", solution.stages[0]["steps"]
-    except BudgetReached:
-        status, done = "stopped at budget", None
-    wall, cpu = time.perf_counter() - t_wall, time.process_time() - t_cpu
-    metrics = solver.metrics()
-    done = done if done is not None else steps
-    return {"model": name, "params": parameter_count(solver.net), "rel_l2": metrics["rel_l2"],
-            "budget": f"{args.budget_min:g} min {args.clock}", "threads": args.threads,
-            "rel_h1": metrics["rel_h1"], "steps": done, "planned_steps": steps,
-            "epochs": done * solver.batch_size / solver.n_train, "s_per_step": per_step,
-            "wall_s": wall, "cpu_s": cpu, "status": status,
-            "load_start": load0[0], "load_end": os.getloadavg()[0]}
+    return Case(label, label=label, problem=lambda: family, solver=lambda: solver,
+                stages=[stage], budget=Budget(args.budget_min * 60 * 1.05, args.clock),
+                trainer={"metrics_every": max(1, steps // 20), "seed": args.seed,
+                         "device": args.device, "threads": args.threads})
 
 
-def write_table(args, path: Path):
-    """The markdown table of every run recorded in the .jsonl beside it."""
-    rows = [json.loads(line) for line in path.with_suffix(".jsonl").read_text().splitlines()]
+def run_case(label, solver, family, args) -> dict:
+    c = case(label, solver, family, args)
+    planned = c.stages[0]["steps"]
+    row = run(c)
+    stopped = "for the fit reached" in row["reasons"][-1]
+    return {**row, "model": label, "params": parameter_count(solver.net),
+            "budget": f"{args.budget_min:g} min {args.clock}", "planned_steps": planned,
+            "epochs": row["steps"] * solver.batch_size / solver.n_train,
+            "status": "stopped at budget" if stopped else "completed", "command": args.command}
+
+
+def legacy(path: Path):
+    """Rows appended to mgno.jsonl, the older layout, kept under their line numbers."""
+    def load() -> dict:
+        jsonl = path.with_suffix(".jsonl")
+        lines = jsonl.read_text().splitlines() if jsonl.exists() else []
+        runs = {}
+        for i, line in enumerate(lines):
+            r = json.loads(line)
+            # the clock once named "cpu" is "process" now: the command must still run
+            argv = ["process" if a == "cpu" else a for a in r["argv"]]
+            r.setdefault("command", f"python benchmarks/mgno_vs_fno.py {' '.join(argv)}")
+            runs[f"jsonl:{i}"] = r
+        return {"runs": runs}
+    return load
+
+
+def render(data: dict, args) -> str:
+    """The markdown table of every run recorded."""
+    rows = list(data.get("runs", {}).values())
     lines = [
         "# MgNO vs FNO on 64 x 64 Darcy",
         "",
@@ -152,9 +135,9 @@ def write_table(args, path: Path):
                      f"| {r['wall_s']:.0f} | {r['cpu_s']:.0f} "
                      f"| {r['load_start']:.1f} / {r['load_end']:.1f} |")
     lines += ["", "Commands (one per row):", "", "```"]
-    lines += [f"python benchmarks/mgno_vs_fno.py {' '.join(r['argv'])}" for r in rows]
+    lines += [r["command"] for r in rows]
     lines += ["```", ""]
-    path.write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -177,6 +160,7 @@ def main(argv=None):
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--out", default="benchmarks/results/mgno.md")
     args = ap.parse_args(argv)
+    args.command = command_line("benchmarks/mgno_vs_fno.py", argv)
     torch.set_num_threads(args.threads)
 
     family = ps.problems.get("darcy64")()
@@ -187,6 +171,7 @@ def main(argv=None):
     mgno = MgNO(channels=args.channels, layers=args.layers, smoothing=smoothing, **options)
     target = parameter_count(MgNONet(1, 1, args.channels, args.layers, smoothing))
     out = Path(args.out)
+    results = Results(out.stem, out.parent, legacy=legacy(out))
     log = sys.stderr
     for name in args.models.split(","):
         if name == "mgno":
@@ -199,12 +184,12 @@ def main(argv=None):
         else:
             raise SystemExit(f"unknown model {name!r}; choose from mgno, fno")
         print(f"== {label}", file=log, flush=True)
-        row = run(label, solver, family, args, log)
-        print(json.dumps(row), file=log, flush=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.with_suffix(".jsonl").open("a") as fh:
-            fh.write(json.dumps({**row, "argv": sys.argv[1:]}) + "\n")
-        write_table(args, out)
+        row = run_case(label, solver, family, args)
+        print(json.dumps({k: v for k, v in row.items() if k != "trace"}), file=log, flush=True)
+        results.add("runs", f"{label}/{row['budget']}", row=row)
+        results.write(lambda data: render(data, args), ylabel="test rel. L2 error",
+                      sections=lambda data: {"Darcy 64 x 64": {
+                          f"{r['model']}, {r['budget']}": r for r in data["runs"].values()}})
 
 
 if __name__ == "__main__":

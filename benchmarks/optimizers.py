@@ -14,22 +14,24 @@ machine that is what the run costs, and on a quiet machine it equals the wall ti
     .venv/bin/python benchmarks/optimizers.py --problems burgers --optimizers adam ssbroyden
     .venv/bin/python benchmarks/optimizers.py --report-only          # table and plot from JSON
 
-Writes benchmarks/results/optimizers_<problem>.json (every run, with its error history),
-optimizers.md (the table of all problems found there) and optimizers.png (error versus time).
-Problems can run in separate processes (one --problems each) and be reported together.
+Writes benchmarks/results/optimizers.json (every run, with its error trace, command, clock,
+threads and load; results of the older layout, optimizers_<problem>.json, are read the first
+time), optimizers.md (the table of all problems) and optimizers.png (error versus time), through
+physolve.bench. Problems can run in separate processes (one --problems each) and be reported
+together. The budget is kept by the trainer's clock and covers all of a run's stages.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import time
 import warnings
 from pathlib import Path
 
 import torch
 
 import physolve as ps
+from physolve.bench import Budget, Case, Results, command_line, run
 from physolve.optim import optimizers
 from physolve.pde.library import problems
 
@@ -57,126 +59,121 @@ TARGET = 1e-3
 TARGETS = {"burgers": (900.0, 1e-4), "convection": (1200.0, 1e-2), "helmholtz2d": (600.0, None)}
 
 
-def run(problem_name: str, stages: list[dict], budget: float, clock: str, seed: int = 0) -> dict:
-    """Train one configuration; the last stage gets what is left of the budget."""
+def case(problem_name: str, stages: list[dict], budget: float, clock: str, seed: int = 0,
+         threads: int = 1) -> Case:
+    """One optimizer (or schedule) on one problem; the budget covers all its stages."""
     setup = PROBLEMS[problem_name]
     closure = any(optimizers.get(s["name"]).closure for s in stages)
-    stages = [dict(s) for s in stages]
-    for s in stages:  # a stage ends at the budget; the curve is cut there too
-        s["time_limit"] = min(s.get("time_limit", budget), budget)
+    return Case(f"{problem_name}/{stages[-1]['name']}",
+                problem=lambda: problems.get(problem_name)(**setup["problem"]),
+                solver=lambda: ps.PINN(**setup["model"]), stages=stages,
+                budget=Budget(budget, clock), trainer={
+                    "dtype": "float64", "seed": seed, "threads": threads,
+                    "metrics_every": 10 if closure else 100})
+
+
+def train(problem_name, stages, budget, args) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        t0 = time.perf_counter()
-        try:
-            sol = ps.solve(problems.get(problem_name)(**setup["problem"]),
-                           model=ps.PINN(**setup["model"]), optim=stages, dtype="float64",
-                           seed=seed, metrics_every=10 if closure else 100, progress=False,
-                           clock=clock)
-            status, history, stage_info = "ok", sol.history, sol.stages
-        except ps.TrainingDiverged as err:
-            status, history, stage_info = "diverged", err.solution.history, err.solution.stages
-        except MemoryError as err:
-            return {"stages": stages, "status": f"refused: {err}", "history": [], "wall": 0.0}
-    # Records within the budget, and the one at the stop (a step may end just past it).
-    curve = [(r["time"], r["rel_l2"]) for r in history if "rel_l2" in r]
-    curve = [c for c in curve if c[0] <= budget] + [c for c in curve if c[0] > budget][:1]
-    return {"stages": stages, "status": status, "history": curve,
-            "reasons": [s.get("reason") for s in stage_info],
-            "wall": time.perf_counter() - t0}
+        row = run(case(problem_name, stages, budget, args.clock, threads=args.threads))
+    return {**row, "command": args.command}
+
+
+def trace(result: dict) -> list:
+    return result.get("trace", result.get("history", []))  # "history": the older layout
 
 
 def summary(result: dict) -> dict:
-    curve = result["history"]
+    curve = trace(result)
     final = curve[-1] if curve else (math.nan, math.nan)
     reach = next((t for t, e in curve if e <= TARGET), None)
     best = min((e for _, e in curve), default=math.nan)
     return {"rel_l2": final[1], "time": final[0], "best": best, "t_1e-3": reach}
 
 
-def json_path(args, problem_name: str) -> Path:
-    return args.results / f"optimizers_{problem_name}.json"
+def legacy(prefix: str, args):
+    """Results kept one JSON file per problem (<prefix>_<problem>.json), the older layout."""
+    def load() -> dict:
+        out = {}
+        for problem_name in PROBLEMS:
+            path = args.results / f"{prefix}_{problem_name}.json"
+            if path.exists():
+                out[problem_name] = json.loads(path.read_text())
+        return out
+    return load
 
 
-def load(args) -> dict:
-    out = {}
-    for problem_name in PROBLEMS:
-        path = json_path(args, problem_name)
-        if path.exists():
-            out[problem_name] = json.loads(path.read_text())
-    return out
-
-
-def benchmark(args) -> dict:
-    out = load(args)
+def benchmark(args, results: Results) -> None:
+    results.load()
     first = [*SCHEDULE, "ssbroyden", "ssbfgs", "bfgs", "lbfgs", "adam"]  # most telling first
     names = args.optimizers or first + [n for n in optimizers.names() if n not in first]
     for problem_name in args.problems:
-        rows = out.setdefault(problem_name, {})
         for name in names:
-            if name in rows and not args.rerun:
+            if name in results.data.get(problem_name, {}) and not args.rerun:
                 continue
             if name in SCHEDULE:
-                rows[name] = run(problem_name, SCHEDULE[name], args.budget, args.clock)
+                row = train(problem_name, SCHEDULE[name], args.budget, args)
             elif name == "lm" and not args.with_lm:
-                rows[name] = {"status": "skipped: Jacobian by forward mode costs about 3 "
-                                        "backward passes per parameter (run with --with-lm)",
-                              "history": [], "stages": []}
+                row = {"status": "skipped: Jacobian by forward mode costs about 3 "
+                                 "backward passes per parameter (run with --with-lm)",
+                       "trace": [], "stages": []}
             elif optimizers.get(name).closure:
-                rows[name] = run(problem_name, [{"name": name, "steps": 10 ** 6}], args.budget,
-                                 args.clock)
+                row = train(problem_name, [{"name": name, "steps": 10 ** 6}], args.budget, args)
             elif args.sweep_fraction <= 0:  # no sweep: the first value of the list
                 lr = SWEEP.get(name, DEFAULT_SWEEP)[0]
-                rows[name] = run(problem_name, [{"name": name, "steps": 10 ** 7, "lr": lr}],
-                                 args.budget, args.clock)
+                row = train(problem_name, [{"name": name, "steps": 10 ** 7, "lr": lr}],
+                            args.budget, args)
             else:
                 trials = {}
                 for lr in SWEEP.get(name, DEFAULT_SWEEP):
-                    r = run(problem_name, [{"name": name, "steps": 10 ** 7, "lr": lr}],
-                            args.budget * args.sweep_fraction, args.clock)
+                    r = train(problem_name, [{"name": name, "steps": 10 ** 7, "lr": lr}],
+                              args.budget * args.sweep_fraction, args)
                     trials[lr] = summary(r)["rel_l2"]
                 best = min(trials, key=lambda k: trials[k] if math.isfinite(trials[k]) else 1e9)
-                rows[name] = run(problem_name, [{"name": name, "steps": 10 ** 7, "lr": best}],
-                                 args.budget, args.clock)
-                rows[name]["sweep"] = trials
-            s = summary(rows[name])
+                row = train(problem_name, [{"name": name, "steps": 10 ** 7, "lr": best}],
+                            args.budget, args)
+                row["sweep"] = trials
+            results.add(problem_name, name, row=row)
+            s = summary(row)
             print(f"{problem_name:12s} {name:16s} rel_l2 {s['rel_l2']:.3e} at {s['time']:.0f} s, "
-                  f"1e-3 at {s['t_1e-3']} ({rows[name]['status']})", flush=True)
-            json_path(args, problem_name).write_text(json.dumps(rows, indent=1))
-    return out
+                  f"1e-3 at {s['t_1e-3']} ({row['status']})", flush=True)
 
 
 def targets(args) -> None:
     """The default schedule per problem for `--target-scale` times the target time; the table
     covers every problem with a result in the results folder."""
+    results = Results("targets", args.results, legacy=legacy("targets", args))
     for problem_name in args.targets:
         seconds, _ = TARGETS[problem_name]
-        path = args.results / f"targets_{problem_name}.json"
-        if not path.exists() or args.rerun:
-            r = run(problem_name, SCHEDULE["adam+ssbroyden"], seconds * args.target_scale,
-                    args.clock)
+        if problem_name not in results.load() or args.rerun:
+            r = train(problem_name, SCHEDULE["adam+ssbroyden"], seconds * args.target_scale, args)
             r.update(scale=args.target_scale, clock=args.clock)
-            path.write_text(json.dumps(r, indent=1))
-    lines = ["# Timed targets: Adam 1000 steps, then SSBroyden (float64, one thread)\n",
-             "Regenerate one row: `.venv/bin/python benchmarks/optimizers.py --targets PROBLEM "
-             "--target-scale S --rerun` (runs S x the target time).\n",
-             "| problem | PINN | target | rel. L2 at target time | time to goal (s) | run length "
-             "(s) | rel. L2 at the end | clock |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for problem_name, (seconds, goal) in TARGETS.items():
-        path = args.results / f"targets_{problem_name}.json"
-        if not path.exists():
-            continue
-        r = json.loads(path.read_text())
-        curve = r["history"]
-        at = [e for t, e in curve if t <= seconds]
-        reach = next((t for t, e in curve if goal and e <= goal), None)
-        m = PROBLEMS[problem_name]["model"]
-        lines.append(f"| {problem_name} | {m['depth']} x {m['width']}, {m['n_interior']} points "
-                     f"| {fmt(goal)} in {seconds:g} s | {fmt(at[-1] if at else None)} | "
-                     f"{fmt(reach)} | {fmt(seconds * r['scale'])} | "
-                     f"{fmt(curve[-1][1] if curve else None)} | {r['clock']} |")
-        print(lines[-1], flush=True)
-    (args.results / "targets.md").write_text("\n".join(lines) + "\n")
+            results.set(problem_name, r)
+
+    def render(data: dict) -> str:
+        lines = ["# Timed targets: Adam 1000 steps, then SSBroyden (float64, one thread)\n",
+                 "Regenerate one row: `.venv/bin/python benchmarks/optimizers.py --targets "
+                 "PROBLEM --target-scale S --rerun` (runs S x the target time).\n",
+                 "| problem | PINN | target | rel. L2 at target time | time to goal (s) | run "
+                 "length (s) | rel. L2 at the end | clock |",
+                 "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for problem_name, (seconds, goal) in TARGETS.items():
+            if problem_name not in data:
+                continue
+            r = data[problem_name]
+            curve = trace(r)
+            at = [e for t, e in curve if t <= seconds]
+            reach = next((t for t, e in curve if goal and e <= goal), None)
+            m = PROBLEMS[problem_name]["model"]
+            lines.append(f"| {problem_name} | {m['depth']} x {m['width']}, {m['n_interior']} "
+                         f"points | {fmt(goal)} in {seconds:g} s | {fmt(at[-1] if at else None)} "
+                         f"| {fmt(reach)} | {fmt(seconds * r['scale'])} | "
+                         f"{fmt(curve[-1][1] if curve else None)} | {r['clock']} |")
+            print(lines[-1], flush=True)
+        return "\n".join(lines) + "\n"
+
+    results.write(render, sections=lambda data: {
+        "adam+ssbroyden": {p: data[p] for p in TARGETS if p in data}}, target=None)
 
 
 def fmt(x, digits=2):
@@ -184,7 +181,15 @@ def fmt(x, digits=2):
         f"{x:.{digits}e}" if isinstance(x, float) and (x < 1e-2 or x > 1e3) else f"{x:.3g}"
 
 
-def report(out: dict, args) -> None:
+def budget_of(row: dict) -> float | None:
+    """The budget a run had: recorded, or (older layout) its last stage's time limit."""
+    if "budget_s" in row:
+        return row["budget_s"]
+    return next((st["time_limit"] for st in row.get("stages", [])[-1:] if "time_limit" in st),
+                None)
+
+
+def render(data: dict, args) -> str:
     lines = [f"# Optimizer benchmark\n",
              f"Each optimizer gets the budget named per problem ({args.clock} clock, one thread), "
              "float64, same network, points and initialisation per problem. First-order methods: "
@@ -192,11 +197,9 @@ def report(out: dict, args) -> None:
              f"{args.sweep_fraction:g} of the budget). `t(1e-3)`: time at which the rel. L2 "
              "error first fell below 1e-3. Regenerate: "
              "`.venv/bin/python benchmarks/optimizers.py --budget SECONDS --rerun`.\n"]
-    for problem_name, rows in out.items():
+    for problem_name, rows in data.items():
         setup = PROBLEMS.get(problem_name, {})
-        # The budget a run had is its last stage's time limit (the stored record of the run).
-        budgets = sorted({st["time_limit"] for r in rows.values() for st in r.get("stages", [])[-1:]
-                          if "time_limit" in st})
+        budgets = sorted({b for r in rows.values() if (b := budget_of(r)) is not None})
         budget = "/".join(f"{b:g}" for b in budgets) or "--"
         lines.append(f"\n## {problem_name}  {setup.get('problem', '')}, PINN "
                      f"{setup.get('model', '')}, budget {budget} s\n")
@@ -214,31 +217,20 @@ def report(out: dict, args) -> None:
                 stop = (r.get("reasons") or [""])[-1] or ""
             lines.append(f"| {name} | {setting} | {fmt(s['rel_l2'])} | {fmt(s['best'])} | "
                          f"{fmt(s['time'])} | {fmt(s['t_1e-3'])} | {stop} |")
-    (args.results / "optimizers.md").write_text("\n".join(lines) + "\n")
-    plot(out, args.results / "optimizers.png")
+    return "\n".join(lines) + "\n"
 
 
-def plot(out: dict, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    panels = list(out)
-    if not panels:
-        return
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
-    for ax, problem_name in zip(axes[0], panels):
-        for name, r in sorted(out[problem_name].items()):
-            if r["history"]:
-                t, e = zip(*r["history"])
-                second = name in SCHEDULE or (name in optimizers and optimizers.get(name).closure)
-                ax.loglog([max(x, 1e-1) for x in t], e, label=name, lw=2 if second else 1,
-                          ls="-" if second else "--")
-        ax.axhline(TARGET, color="grey", lw=0.5)
-        ax.set(title=problem_name, xlabel="time (s)", ylabel="rel. L2 error")
-        ax.grid(True, which="both", lw=0.2)
-    axes[0][-1].legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+def style(name: str) -> dict:
+    """Second-order methods (a closure: line searches) in thick solid lines."""
+    second = name in SCHEDULE or (name in optimizers and optimizers.get(name).closure)
+    return {"lw": 2 if second else 1, "ls": "-" if second else "--"}
+
+
+def report(results: Results, args) -> None:
+    results.write(lambda data: render(data, args), target=TARGET, style=style,
+                  sections=lambda data: {p: {name: {"label": name, "trace": trace(r)}
+                                             for name, r in rows.items()}
+                                         for p, rows in data.items()})
 
 
 def main(argv=None):
@@ -253,7 +245,7 @@ def main(argv=None):
     parser.add_argument("--clock", choices=["process", "wall"], default="process")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--results", type=Path, default=RESULTS,
-                        help="folder of the JSON files (one per problem), table and plot")
+                        help="folder of the results (optimizers.json, .md, .png)")
     parser.add_argument("--rerun", action="store_true", help="redo runs already in the JSON")
     parser.add_argument("--with-lm", action="store_true", help="also run Levenberg-Marquardt")
     parser.add_argument("--report-only", action="store_true")
@@ -262,12 +254,14 @@ def main(argv=None):
     parser.add_argument("--target-scale", type=float, default=1.0,
                         help="run for this multiple of each target time (e.g. 2: longer budget)")
     args = parser.parse_args(argv)
+    args.command = command_line("benchmarks/optimizers.py", argv)
     torch.set_num_threads(args.threads)
-    args.results.mkdir(parents=True, exist_ok=True)
     if args.targets:
         return targets(args)
-    out = load(args) if args.report_only else benchmark(args)
-    report(out, args)
+    results = Results("optimizers", args.results, legacy=legacy("optimizers", args))
+    if not args.report_only:
+        benchmark(args, results)
+    report(results, args)
 
 
 if __name__ == "__main__":

@@ -12,21 +12,22 @@ ways to evaluate the Gaussian embedding.
         --cases helmholtz --methods pig --metrics-every 250 --no-speed  # on a shared machine
     .venv/bin/python benchmarks/pig_vs_pinn.py --budget 60 --cases helmholtz --no-speed
 
-Writes benchmarks/results/pig.md (or --out).
+Writes benchmarks/results/pig.md (or --out), with every row in pig.json beside it (merged by
+case and method, so cases can run separately) and the error-against-time figure pig.png
+(physolve.bench). Each stage is capped at the budget on the trainer's clock.
 """
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import torch
 
+from physolve.bench import Budget, Case, Results, command_line, run
 from physolve.train.trainer import CLOCKS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,24 +48,20 @@ def compose(experiment: str, overrides: tuple[str, ...] = ()) -> dict:
     return config
 
 
-def build(config: dict, log: Path | None = None):
-    """(problem, solver, trainer) through physolve's config layer, as `physolve train` does;
-    `log`: a JSON-lines file for the metrics records made during training."""
+def build(config: dict):
+    """(problem, solver, trainer) through physolve's config layer, as `physolve train` does."""
     from physolve.config import build as build_run
     from physolve.config import validate
-    from physolve.io.rundir import MetricsLog
 
-    return build_run(validate(config), [MetricsLog(log)] if log else [])
+    return build_run(validate(config))
 
 
 def budgeted(config: dict, budget: float, clock: str, metrics_every: int = 0) -> dict:
     """`config` with every stage capped at `budget` seconds on `clock`; metrics every so many
     steps (0: at the end only)."""
-    stages = [{**s, "time_limit": min(s.get("time_limit") or budget, budget)}
-              for s in config["optim"]["stages"]]
-    trainer = {**config["trainer"], "progress": False, "metrics_every": metrics_every,
-               "clock": clock}
-    return {**config, "optim": {"stages": stages}, "trainer": trainer}
+    config = Budget(budget, clock, per="stage").config(config)
+    return {**config, "trainer": {**config["trainer"], "progress": False,
+                                  "metrics_every": metrics_every}}
 
 
 # --- a PINN of the same size ------------------------------------------------------------------
@@ -83,13 +80,10 @@ def matched_pinn(config: dict, problem, n_params: int, depth: int = 3) -> dict:
     return {**config, "model": model}
 
 
-def run(config: dict, log: Path | None = None) -> dict:
-    problem, solver, trainer = build(config, log)
-    solution = trainer.fit(problem, solver)
-    metrics = solution.metrics()
-    return {"parameters": parameter_count(solver), "time_s": metrics["wall_time_s"],
-            "rel_l2": metrics["rel_l2"], "max_abs_err": metrics["max_abs_err"],
-            "steps": metrics["steps"], "reason": solution.stages[-1]["reason"]}
+def train(kind: str, config: dict, budget: Budget, log: Path | None = None) -> dict:
+    """One method of a case; each stage capped at the budget."""
+    row = run(Case.from_config(kind, config, budget, log=log))
+    return {**row, "reason": row["reasons"][-1]}
 
 
 def parameter_count(solver) -> int:
@@ -111,14 +105,17 @@ def accuracy_rows(case: str, budget: float, methods, clock: str, metrics_every: 
     a folder for each run's metrics records (<case>_<method>.jsonl). `stopped`: train
     nothing, take the rows from those records (runs cut short)."""
     config = budgeted(compose(CASES[case]), budget, clock, metrics_every)
+    limit = Budget(budget, clock, per="stage")
     problem, pig, _ = build(config)
     configs = {"pig": (describe_pig(pig), config)}
     if "pinn" in methods:
         pinn = matched_pinn(config, problem, parameter_count(pig))
         configs["pinn"] = (f"PINN {pinn['model']['depth']}x{pinn['model']['width']} tanh", pinn)
-    measure = last_logged if stopped else run
+    def measure(kind, config, log):
+        return last_logged(config, log) if stopped else train(kind, config, limit, log)
     return {kind: {"method": configs[kind][0],
-                   **measure(configs[kind][1], logs / f"{case}_{kind}.jsonl" if logs else None)}
+                   **measure(kind, configs[kind][1],
+                             logs / f"{case}_{kind}.jsonl" if logs else None)}
             for kind in methods}
 
 
@@ -224,22 +221,18 @@ def render(results: dict) -> str:
 
 
 def record(out: Path, update: dict) -> None:
-    """Merge `update` into the results kept beside the report (out.json) and re-render, so
-    cases can be run separately."""
-    store = out.with_suffix(".json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Runs of single methods may go side by side and finish together: one writer at a time.
-    with open(out.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        results = json.loads(store.read_text()) if store.exists() else {}
-        for key, value in update.items():
-            if key == "accuracy":   # merged by case and method: runs may be done separately
-                for case, rows in value.items():
-                    results.setdefault("accuracy", {}).setdefault(case, {}).update(rows)
-            else:
-                results[key] = value
-        store.write_text(json.dumps(results, indent=1))
-        out.write_text(render(results))
+    """Merge `update` ({"accuracy": {case: {method: row}}} and/or {"speed": ...}) into the
+    results kept beside the report (out.json) and re-render, so cases can run separately."""
+    results = Results(out.stem, out.parent)
+    for case, rows in update.get("accuracy", {}).items():
+        for kind, row in rows.items():
+            results.add("accuracy", case, kind, row=row)
+    for key, value in update.items():
+        if key != "accuracy":
+            results.set(key, value)
+    results.write(render, sections=lambda data: {
+        case: {r["method"]: r for r in rows.values()}
+        for case, rows in data.get("accuracy", {}).items()})
 
 
 def main(argv=None):
@@ -264,8 +257,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "pig.md")
     args = parser.parse_args(argv)
-    command = "python benchmarks/pig_vs_pinn.py " + " ".join(
-        sys.argv[1:] if argv is None else argv)
+    command = command_line("benchmarks/pig_vs_pinn.py", argv)
     torch.set_num_threads(args.threads)
 
     def environment(load_before: str) -> str:
@@ -281,7 +273,7 @@ def main(argv=None):
         for r in rows.values():
             r.update(budget=args.budget, clock=args.clock, command=command,
                      environment=environment(before))
-            print(r, flush=True)
+            print({k: v for k, v in r.items() if k != "trace"}, flush=True)
         record(args.out, {"accuracy": {case: rows}})
     if args.speed:
         before = load_line()

@@ -12,7 +12,7 @@ from vtk.util.numpy_support import vtk_to_numpy
 import physolve as ps
 from physolve.geometry import MeshDomain
 from physolve.io import write_solution
-from physolve.pde.library.meshes import mesh_file
+from physolve.pde.library import mesh_file
 
 PLATE = str(mesh_file("plate_with_hole.msh"))  # 2 x 1 plate, hole of radius 0.25 at (1, 0.5)
 

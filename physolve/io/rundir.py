@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..train.callbacks import Callback
+from ..hooks import Callback
 
 
 class RunDir:

@@ -48,7 +48,7 @@ from ..pde.fields import Fields
 from ..pde.kernel_backend import (KernelBackend, NodeBackend, RowBackend,
                                   condition_nodes)
 from ..pde.kron import KronCholesky, kron_rows
-from ..train.precision import resolve_dtype
+from ..precision import resolve_dtype
 from .base import Solver, check_weight_names, solvers
 from .gp_kernels import (ENVELOPES, SpectralMixture, components_around, periodogram,
                          spectral_peaks)

@@ -1,17 +1,13 @@
-"""Hooks into the training loop (logging, checkpoints, custom stopping)."""
+"""Hooks into the training loop (logging, checkpoints, custom stopping).
+
+`Callback` is defined in physolve.hooks (below the output layer, whose writers are callbacks)
+and re-exported here, its usual import path.
+"""
 from __future__ import annotations
 
+from ..hooks import Callback
 
-class Callback:
-    """Override any of these; every hook receives the trainer's current `TrainState`."""
-
-    def on_fit_start(self, state) -> None: ...
-    def on_stage_start(self, state, optimizer) -> None: ...
-    def on_step(self, state, record: dict) -> None: ...
-    def on_metrics(self, state, record: dict) -> None: ...
-    def on_step_end(self, state) -> None: ...  # after the step's metrics: a point to resume from
-    def on_stage_end(self, state, summary: dict) -> None: ...
-    def on_fit_end(self, state, solution) -> None: ...
+__all__ = ["Callback", "History"]
 
 
 class History(Callback):

@@ -16,7 +16,7 @@ from ..optim.schedules import build_schedule
 from ..optim.stages import Stage, parse_stages
 from .callbacks import Callback, History
 from .metrics import reference_metrics
-from .precision import resolve_device, resolve_dtype
+from ..precision import resolve_device, resolve_dtype
 from .solution import Solution
 from .threads import check_threads, training_threads
 
@@ -74,12 +74,16 @@ class Trainer:
     threads: CPU threads torch uses while training: "auto" (one for small solvers, torch's
         default for large ones; see physolve.train.threads), an integer, or None (leave
         torch's setting alone). torch's previous setting is restored when fit returns.
+    time_limit: seconds on `clock` for the whole fit, all stages together (None: no limit);
+        a stage's own time_limit still ends that stage. Stages not begun when it runs out
+        are skipped. A time budget for a run of several stages (physolve.bench).
     """
 
     def __init__(self, stages: Sequence = ("adam:1000",), dtype="float32", device="cpu",
                  seed: int | None = 0, metrics_every: int = 100, resample_every: int = 0,
                  progress: bool = True, callbacks: Sequence[Callback] = (), clock: str = "wall",
-                 threads: int | Literal["auto"] | None = "auto"):
+                 threads: int | Literal["auto"] | None = "auto",
+                 time_limit: float | None = None):
         self.stages: list[Stage] = parse_stages(stages)
         self.dtype = resolve_dtype(dtype)
         self.device = resolve_device(device)
@@ -98,6 +102,12 @@ class Trainer:
         self.callbacks = list(callbacks)
         check_threads(threads)
         self.threads = threads
+        if time_limit is not None and not (isinstance(time_limit, (int, float))
+                                           and not isinstance(time_limit, bool)
+                                           and time_limit > 0):
+            raise ValueError(f"time_limit must be a number of seconds > 0 or None, "
+                             f"got {time_limit!r}")
+        self.time_limit = time_limit
 
     # ------------------------------------------------------------------------------------------
     def fit(self, problem, solver, resume: dict | None = None) -> Solution:
@@ -151,8 +161,11 @@ class Trainer:
                    disable=not self.progress, file=sys.stderr, mininterval=1.0, leave=True,
                    dynamic_ncols=True)
         loss = math.nan
+        first = state.stage_step
+        if self._out_of_time(state):  # the fit's limit ran out in an earlier stage
+            first, reason = stage.steps, self._fit_limit_reason()
         with bar:
-            for k in range(state.stage_step, stage.steps):
+            for k in range(first, stage.steps):
                 if (stage.resamples and self.resample_every and state.step > 0
                         and state.step % self.resample_every == 0):
                     self._resample(state, optimizer)
@@ -173,7 +186,7 @@ class Trainer:
                 for cb in callbacks:
                     cb.on_step(state, record)
                 last = k + 1 == stage.steps
-                stop = self._stop_reason(stage, optimizer, loss, t_stage)
+                stop = self._stop_reason(stage, optimizer, loss, t_stage, state)
                 if (self.metrics_every and state.step % self.metrics_every == 0) or last or stop:
                     record = self._metrics_record(state, stage, loss)
                     for cb in callbacks:
@@ -249,13 +262,22 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
         return float(total.detach())
 
-    def _stop_reason(self, stage: Stage, optimizer, loss: float, t_stage: float) -> str | None:
+    def _out_of_time(self, state: TrainState) -> bool:
+        return self.time_limit is not None and state.elapsed >= self.time_limit
+
+    def _fit_limit_reason(self) -> str:
+        return f"time limit of {self.time_limit:g} s for the fit reached"
+
+    def _stop_reason(self, stage: Stage, optimizer, loss: float, t_stage: float,
+                     state: TrainState) -> str | None:
         if getattr(optimizer, "stop_reason", None):
             return optimizer.stop_reason
         if stage.tol is not None and loss <= stage.tol:
             return f"loss {loss:.3g} below tol={stage.tol:g}"
         if stage.time_limit is not None and self.clock() - t_stage >= stage.time_limit:
             return f"time limit of {stage.time_limit:g} s reached"
+        if self._out_of_time(state):
+            return self._fit_limit_reason()
         return None
 
     def _metrics_record(self, state: TrainState, stage: Stage, loss: float) -> dict:

@@ -2,9 +2,11 @@
 
 Each factory returns a fresh Problem; keyword arguments select variants (viscosity, wave
 numbers, hard or soft conditions). Configs refer to problems by these names only. One module
-per topic registers its problems on import.
+per kind of physics registers its problems on import, whichever solver family first used them:
+any family takes any problem it can (a PINN, the GP solver and a grid solver share `poisson1d_sin`).
 """
-from . import classic, families, gp_cases, meshes, pig_cases  # noqa: F401  (register their problems)
-from .registry import pinnacle_file, problems
+from . import (allen_cahn, burgers, convection, darcy, diffusion, helmholtz,  # noqa: F401
+               klein_gordon, poisson)  # (register their problems)
+from .registry import mesh_file, pinnacle_file, problems
 
-__all__ = ["pinnacle_file", "problems"]
+__all__ = ["mesh_file", "pinnacle_file", "problems"]

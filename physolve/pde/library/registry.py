@@ -9,3 +9,8 @@ problems = Registry("problem", entry_points="physolve.problems")  # installed pa
 def pinnacle_file(name: str):
     """Path of a PINNacle reference file shipped with physolve."""
     return resources.files("physolve") / "data" / "pinnacle" / name
+
+
+def mesh_file(name: str):
+    """Path of a mesh shipped with physolve (physolve/data/meshes)."""
+    return resources.files("physolve") / "data" / "meshes" / name

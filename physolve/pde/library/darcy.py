@@ -1,4 +1,6 @@
-"""Problem families for operator learning (random inputs, generated data sets)."""
+"""Darcy flow -div(a grad u) = f as problem families for operator learning (random
+coefficients, generated data sets).
+"""
 from __future__ import annotations
 
 from ..families import DarcyFamily

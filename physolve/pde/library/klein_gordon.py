@@ -1,5 +1,6 @@
-"""Cases from the Physics-Informed Gaussians paper (Kang et al., ICLR 2025) beyond Helmholtz
-(which lives in `classic`): the (2+1)-dimensional Klein-Gordon equation."""
+"""The (2+1)-dimensional Klein-Gordon equation, a case of the Physics-Informed Gaussians paper
+(Kang et al., ICLR 2025).
+"""
 from __future__ import annotations
 
 import torch

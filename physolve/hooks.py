@@ -1,0 +1,19 @@
+"""The training loop's hook interface, at the bottom of the layers.
+
+Writers of the output layer (physolve.io: the run directory's metrics log) are callbacks, and
+the training loop (physolve.train) calls them; both import this module, so neither imports
+the other's layer for it. physolve.train.callbacks re-exports `Callback`.
+"""
+from __future__ import annotations
+
+
+class Callback:
+    """Override any of these; every hook receives the trainer's current `TrainState`."""
+
+    def on_fit_start(self, state) -> None: ...
+    def on_stage_start(self, state, optimizer) -> None: ...
+    def on_step(self, state, record: dict) -> None: ...
+    def on_metrics(self, state, record: dict) -> None: ...
+    def on_step_end(self, state) -> None: ...  # after the step's metrics: a point to resume from
+    def on_stage_end(self, state, summary: dict) -> None: ...
+    def on_fit_end(self, state, solution) -> None: ...

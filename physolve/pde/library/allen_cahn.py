@@ -1,0 +1,36 @@
+"""Allen-Cahn problems: u (u^2 - 1) reaction with diffusion.
+
+`allen_cahn1d` is the stationary multi-scale case of the GP-HM paper (Fang et al., ICLR
+2024); the bare name `allen_cahn` is left free for the time-dependent equation
+u_t = D u_xx + 5 (u - u^3).
+"""
+from __future__ import annotations
+
+import torch
+
+from ..problem import Problem
+from .manufactured import RES_1D, TWO_PI, dirichlet_problem
+from .registry import problems
+
+
+@problems.register("allen_cahn1d")
+def allen_cahn1d(a: float = 6.0, k: float = 100.0, hard: bool = False) -> Problem:
+    """Stationary Allen-Cahn u'' + u (u^2 - 1) = s on [0, 2 pi] with Dirichlet ends, the
+    source s manufactured from the multi-scale solution u = sin(a x) cos(k x):
+    u'' = -(a^2 + k^2) u - 2 a k cos(a x) sin(k x)."""
+    from ...geometry import Interval
+
+    def exact(x):
+        return torch.sin(a * x) * torch.cos(k * x)
+
+    def source(x):
+        u = exact(x)
+        u_xx = -(a ** 2 + k ** 2) * u - 2 * a * k * torch.cos(a * x) * torch.sin(k * x)
+        return u_xx + u * (u ** 2 - 1)
+
+    def residual(f):
+        u = f.u
+        return u.xx + u * (u ** 2 - 1) - source(f.x)
+
+    return dirichlet_problem(Interval(0, TWO_PI), residual, exact, "x", RES_1D,
+                             "allen_cahn1d", hard)
