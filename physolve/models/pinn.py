@@ -141,9 +141,14 @@ class PINN(Solver):
         """Names of the PDE's equations. A dict residual names them only when evaluated, so
         it is evaluated once, at one collocation point, before training: weights that name no
         equation then fail here (and a config at validation), not at the first step."""
+        def terms(f):
+            return self.problem.residual_terms(f, self.unknown_tensors())
+
+        if self.engine is not None:  # this evaluation also plans the PDE's Taylor pass
+            return tuple(self.engine.record(("pde",), self.interior[:1], terms))
         backend = self.backend(self.interior[:1])
         with backend.active():
-            return tuple(self.problem.residual_terms(Fields(backend), self.unknown_tensors()))
+            return tuple(terms(Fields(backend)))
 
     def resample(self, round_index: int) -> bool:
         """Collocation points of round `round_index` (reproducible from the seed and round)."""

@@ -3,8 +3,8 @@
 A residual asks for derivatives one at a time (`u.t`, then `u.xx`), but a forward pass has to
 know all of them before it starts. So each term of a loss (the PDE, each condition) keeps a
 plan: its first evaluation runs on the autograd backend and records which (output,
-multi-index) pairs it asked for; from then on one jet pass (jets.py) propagates exactly
-those through the network. The residual code never knows.
+multi-index) pairs it asked for; then, and from then on, one jet pass (jets.py) propagates
+exactly those through the network. The residual code never knows.
 
 Reverse mode remains wherever it is the right tool: a term that differentiates an arbitrary
 expression (`d(k * u.x, "x")`) or asks for a derivative above second order is evaluated by
@@ -162,7 +162,10 @@ class NetworkJet:
         self.offset_and_scale = offset_and_scale
 
     def __call__(self, points: torch.Tensor, firsts, pairs, cache: dict) -> Jet:
-        jet = propagate(self.net, seed(points, firsts, pairs, self.center, self.half))
+        start = seed(points, firsts, pairs, self.center, self.half)
+        # values only (most conditions): the module's own forward, without derivative factors
+        jet = start._like(self.net(start.value), [], []) if not firsts else \
+            propagate(self.net, start)
         if self.offset_and_scale is None:
             return jet
         a, phi = self._transform_jets(points, firsts, pairs, cache)
@@ -210,6 +213,16 @@ class TaylorEngine:
         """"record", "taylor" or "autograd": how `term` is evaluated next."""
         return self.plans[term].mode if term in self.plans else "record"
 
+    def record(self, term, points: torch.Tensor, fn: Callable[[Fields], object]):
+        """fn(Fields) by autograd, planning `term` from what it asks for (a solver can do
+        this at set-up, where it evaluates a term once anyway)."""
+        plan = self.plans.setdefault(term, _Plan())
+        backend = _RecordingBackend(self.forward, points, *self.names)
+        with backend.active():
+            result = fn(Fields(backend))
+        plan.recorded(backend.requested, backend.differentiates)
+        return result
+
     def evaluate(self, term, points: torch.Tensor, fn: Callable[[Fields], object]):
         """fn(Fields) for the term named `term` (any hashable) at `points`."""
         plan = self.plans.setdefault(term, _Plan())
@@ -228,4 +241,9 @@ class TaylorEngine:
                 continue
             if plan.mode == "record":
                 plan.recorded(backend.requested, backend.differentiates)
+                if plan.mode == "taylor":
+                    # Evaluated again on the planned path, so that a term's value depends on
+                    # the model and points only, not on whether this is its first evaluation
+                    # (a run resumed from a checkpoint then continues bitwise).
+                    continue
             return result
