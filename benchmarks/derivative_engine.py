@@ -1,4 +1,4 @@
-"""Time per training step of the derivative paths, and against DeepXDE, on Burgers.
+"""Time per training step of the derivative paths, and against DeepXDE.
 
 Burgers 1D (u_t + u u_x = nu u_xx, nu = 0.01 / pi), a 3 x 20 tanh network, 2540 interior +
 80 boundary + 160 initial points, soft conditions, Adam (lr 1e-3): the set-up of DeepXDE's
@@ -7,6 +7,9 @@ Burgers example. Rows:
 - peers: physolve's default `PINN(...).loss()` (Taylor jets), the same with
   derivatives="autograd" (nested reverse passes), and DeepXDE 1.15's `model.train` when
   DeepXDE is installed (a benchmark-only dependency);
+- helmholtz: physolve's two paths on a larger network, Helmholtz (1, 4) in 2D
+  (u_xx + u_yy + u = f on [-1, 1]^2, u = 0 on the boundary), 4 x 50 tanh, 10000 + 400
+  points, blocks of `--helmholtz-steps` steps (DeepXDE is not set up for this case here);
 - engines: the PDE residual alone (2540 points) differentiated four ways on one network:
   physolve's layer-wise jet, nested reverse passes, torch.func jvp-of-jvp, and the same
   batched over directions with vmap.
@@ -57,7 +60,34 @@ def physolve_burgers(dtype: torch.dtype, derivatives: str):
             total, _ = solver.loss()
             total.backward()
             opt.step()
-        return float(total)
+        return float(total.detach())
+
+    return steps
+
+
+def physolve_helmholtz(dtype: torch.dtype, derivatives: str):
+    import physolve as ps
+    from physolve.geometry import Rectangle
+
+    def residual(f):
+        u = f.u
+        source = (1 - 17 * math.pi ** 2) * torch.sin(math.pi * f.x) * torch.sin(4 * math.pi * f.y)
+        return u.xx + u.yy + u - source
+
+    problem = ps.Problem(Rectangle((-1.0, -1.0), (1.0, 1.0)), residual, inputs="x y",
+                         outputs="u", conditions=[ps.Dirichlet(0.0)])
+    solver = ps.PINN(width=50, depth=4, n_interior=10000, n_boundary=400,
+                     derivatives=derivatives)
+    solver.setup(problem, dtype=dtype, seed=0)
+    opt = torch.optim.Adam(solver.parameters(), lr=1e-3)
+
+    def steps(n: int):
+        for _ in range(n):
+            opt.zero_grad()
+            total, _ = solver.loss()
+            total.backward()
+            opt.step()
+        return float(total.detach())
 
     return steps
 
@@ -159,7 +189,7 @@ def engine_burgers(dtype: torch.dtype, engine: str):
             loss = residual().square().mean()
             loss.backward()
             opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     return steps
 
@@ -178,12 +208,14 @@ def interleaved(runners: dict, blocks: int, steps: int) -> dict[str, list[float]
     return times
 
 
-def child(dtype_name: str, blocks: int, steps: int) -> dict:
+def child(dtype_name: str, blocks: int, steps: int, helmholtz_steps: int) -> dict:
     torch.set_num_threads(1)
     dtype = {"float32": torch.float32, "float64": torch.float64}[dtype_name]
     # physolve is built before DeepXDE is imported (its import changes torch's defaults)
     peers = {"physolve (taylor, default)": physolve_burgers(dtype, "auto"),
              "physolve (autograd)": physolve_burgers(dtype, "autograd")}
+    helmholtz = {"physolve (taylor, default)": physolve_helmholtz(dtype, "auto"),
+                 "physolve (autograd)": physolve_helmholtz(dtype, "autograd")}
     engines = {name: engine_burgers(dtype, name)
                for name in ("jet", "autograd", "torch.func jvp", "torch.func vmap+jvp")}
     dde = deepxde_burgers(dtype)
@@ -191,6 +223,7 @@ def child(dtype_name: str, blocks: int, steps: int) -> dict:
         peers["DeepXDE 1.15"] = dde
     return {"dtype": dtype_name, "deepxde": dde is not None,
             "peers": interleaved(peers, blocks, steps),
+            "helmholtz": interleaved(helmholtz, blocks, helmholtz_steps),
             "engines": interleaved(engines, blocks, steps)}
 
 
@@ -206,18 +239,21 @@ def table(rows: dict[str, list[float]], reference: str) -> list[str]:
 
 
 def report(results: list[dict], blocks: int, steps: int) -> str:
-    lines = ["# Derivative engine: time per step on Burgers", "",
-             f"3 x {WIDTH} tanh, {N_INTERIOR} + {N_BOUNDARY} + {N_INITIAL} points, soft "
-             f"conditions, Adam; {blocks} interleaved blocks of {steps} steps per runner, one "
-             "thread, process CPU time, median block. Written by "
+    lines = ["# Derivative engine: time per step", "",
+             f"Burgers: 3 x {WIDTH} tanh, {N_INTERIOR} + {N_BOUNDARY} + {N_INITIAL} points, "
+             f"soft conditions, Adam; {blocks} interleaved blocks of {steps} steps per runner "
+             "(Helmholtz: of `--helmholtz-steps`), one thread, process CPU time, median "
+             "block. Written by "
              "`benchmarks/derivative_engine.py`.", ""]
     for r in results:
         ref = "DeepXDE 1.15" if r["deepxde"] else "physolve (autograd)"
-        lines += [f"## {r['dtype']}: full loss (PDE + conditions) and Adam step", ""]
+        lines += [f"## {r['dtype']}: Burgers, full loss (PDE + conditions) and Adam step", ""]
         lines += table(r["peers"], ref) + [""]
         if not r["deepxde"]:
             lines += ["DeepXDE is not installed here; physolve rows only.", ""]
-        lines += [f"## {r['dtype']}: PDE residual only, by derivative engine", ""]
+        lines += [f"## {r['dtype']}: Helmholtz (1, 4), 4 x 50 tanh, 10000 + 400 points", ""]
+        lines += table(r["helmholtz"], "physolve (autograd)") + [""]
+        lines += [f"## {r['dtype']}: Burgers PDE residual only, by derivative engine", ""]
         lines += table(r["engines"], "autograd") + [""]
     lines += ["jet-for-pytorch was not measured: it needs Python >= 3.12 (this environment "
               "has 3.11), so the package index offers no installable version.", ""]
@@ -229,16 +265,18 @@ def main():
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--helmholtz-steps", type=int, default=20)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.blocks, args.steps)))
+        print(json.dumps(child(args.child, args.blocks, args.steps, args.helmholtz_steps)))
         return
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DDE_BACKEND": "pytorch"}
     results = []
     for name in args.dtypes:
         out = subprocess.run([sys.executable, __file__, "--child", name, "--blocks",
-                              str(args.blocks), "--steps", str(args.steps)],
+                              str(args.blocks), "--steps", str(args.steps),
+                              "--helmholtz-steps", str(args.helmholtz_steps)],
                              env=env, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(results[-1]))

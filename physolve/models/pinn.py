@@ -119,11 +119,17 @@ class PINN(Solver):
 
     def _taylor_engine(self) -> TaylorEngine | None:
         """The forward-mode engine, or None where reverse mode is chosen (or needed)."""
-        missing = unsupported(self.net) if self.derivatives != "autograd" else "-"
+        if self.derivatives == "autograd":
+            return None
+        # The jet composes u = hard(X, net(Z)) as `forward` does here; a family that changes
+        # `forward` or `backend` has its own idea of u or of its derivatives.
+        own = [m for m in ("forward", "backend")
+               if getattr(type(self), m) is not getattr(PINN, m)]
+        missing = (f"{type(self).__name__}.{own[0]}" if own else None) or unsupported(self.net)
         if missing is not None:
             if self.derivatives == "taylor":
-                raise ValueError(f"PINN: derivatives='taylor' needs a network whose layers all "
-                                 f"have Taylor rules; {missing} has none (use "
+                raise ValueError(f"{type(self).__name__}: derivatives='taylor' needs a network "
+                                 f"whose layers all have Taylor rules; {missing} has none (use "
                                  f"derivatives='autograd' or 'auto')")
             return None
         p = self.problem
