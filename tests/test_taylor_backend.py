@@ -116,6 +116,11 @@ def test_subset_of_partials_is_planned_from_the_first_evaluation():
     _assert_equal(fast, reference)
     plan = solver.engine.plans["probe"]
     assert plan.directions() == ((0, 1, 2), ((0, 0), (0, 1)))
+    # values only (a soft condition's usual request): the network's own forward pass
+    for _ in range(2):
+        values = solver.engine.evaluate("values", solver.interior, lambda f: f.u * f.v)
+    out = solver.forward(solver.interior)
+    assert torch.allclose(values, out[:, 0] * out[:, 1], rtol=0, atol=1e-12)
 
 
 def test_loss_and_parameter_gradient_equal_between_taylor_and_autograd():
@@ -130,7 +135,7 @@ def test_loss_and_parameter_gradient_equal_between_taylor_and_autograd():
         assert solver.derivative_path == mode
         for _ in range(2):  # the second loss is the first on the fast path
             total, terms = solver.loss()
-        results[mode] = total, torch.autograd.grad(total, solver.parameters())
+        results[mode] = total.detach(), torch.autograd.grad(total, solver.parameters())
     (lt, gt), (la, ga) = results["taylor"], results["autograd"]
     assert abs(float(lt - la)) <= 1e-10 * float(la)
     assert float(la) > 1e-2
