@@ -7,10 +7,16 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..pde.jets import Jet, cat, propagate
+
 
 class Sine(nn.Module):
     def forward(self, x):
         return torch.sin(x)
+
+    def taylor_rule(self, h):
+        s = torch.sin(h)
+        return s, torch.cos(h), -s
 
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -54,6 +60,12 @@ class FourierFeatures(nn.Module):
         parts = [torch.cos(proj), torch.sin(proj)] + ([x] if self.keep_input else [])
         return torch.cat(parts, dim=-1)
 
+    def taylor(self, jet: Jet) -> Jet:
+        proj = jet.linear(2 * math.pi * self.B.T)
+        cos, sin = torch.cos(proj.value), torch.sin(proj.value)
+        parts = [proj.elementwise(cos, -sin, -cos), proj.elementwise(sin, cos, -sin)]
+        return cat(parts + ([jet] if self.keep_input else []))
+
 
 class MLP(nn.Module):
     """Fully connected network: `depth` hidden layers of `width` units."""
@@ -82,3 +94,8 @@ class MLP(nn.Module):
         if self.embedding is not None:
             x = self.embedding(x)
         return self.layers(x)
+
+    def taylor(self, jet: Jet) -> Jet:
+        if self.embedding is not None:
+            jet = propagate(self.embedding, jet)
+        return propagate(self.layers, jet)

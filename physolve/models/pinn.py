@@ -2,9 +2,13 @@
 
 The solution is a network u(X); the loss is the mean squared PDE residual at interior
 collocation points plus the mean squared residual of every soft condition at its own points.
-Derivatives come from the autograd backend; hard conditions enter as an output transform.
+Derivatives come from forward-mode Taylor jets through the network where its layers have
+Taylor rules (pde/jets.py), else from the autograd backend; hard conditions enter as an
+output transform.
 """
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import nn
@@ -12,6 +16,8 @@ from torch import nn
 from ..pde.autograd import AutogradBackend
 from ..pde.fields import Fields
 from ..pde.hard import HardConstraints
+from ..pde.jets import unsupported
+from ..pde.taylor_backend import NetworkJet, TaylorEngine
 from .base import Solver, check_weight_names, derived_seed, fresh_seed, solvers
 from .networks import MLP, FourierFeatures
 
@@ -34,6 +40,12 @@ class PINN(Solver):
         equation without a weight of its own, and condition names (default: the condition's
         own `weight`).
     normalize_inputs: map the domain's bounding box to [-1, 1]^d before the network.
+    derivatives: how the residuals' derivatives are computed. "taylor": one forward jet pass
+        through the network per term (value, first and second partials, mixed included),
+        planned from the term's first evaluation; terms that differentiate expressions or
+        need third derivatives stay on reverse mode. "autograd": nested reverse passes (the
+        reference). "auto" (default): "taylor" when every layer of the network has a Taylor
+        rule (the MLP, its activations and Fourier features do), else "autograd".
     """
 
     name = "pinn"
@@ -43,7 +55,11 @@ class PINN(Solver):
                  fourier_sigma: float = 1.0, network: nn.Module | None = None,
                  n_interior: int = 4000, n_boundary: int = 400, n_initial: int | None = None,
                  sampling: str = "sobol", weights: dict[str, float] | None = None,
-                 normalize_inputs: bool = True, chunk_size: int = 65536):
+                 normalize_inputs: bool = True, chunk_size: int = 65536,
+                 derivatives: Literal["auto", "taylor", "autograd"] = "auto"):
+        if derivatives not in ("auto", "taylor", "autograd"):
+            raise ValueError(f"PINN: derivatives must be 'auto', 'taylor' or 'autograd', "
+                             f"got {derivatives!r}")
         for key, val in {"n_interior": n_interior, "n_boundary": n_boundary,
                          "chunk_size": chunk_size}.items():
             if not isinstance(val, int) or val <= 0:
@@ -57,6 +73,7 @@ class PINN(Solver):
         self.weights = dict(weights or {})
         self.normalize_inputs = normalize_inputs
         self.chunk_size = chunk_size
+        self.derivatives = derivatives
         self.problem = None
 
     # --- set-up -------------------------------------------------------------------------------
@@ -92,6 +109,7 @@ class PINN(Solver):
                   for b in problem.domain.bbox)
         self._center, self._half = (lo + hi) / 2, (hi - lo) / 2
         self.hard = HardConstraints(problem)
+        self.engine = self._taylor_engine()
         self.round = 0
         self.resample(0)
         self.equations = self._equation_names()
@@ -99,13 +117,44 @@ class PINN(Solver):
         check_weight_names(self.weights, self.equations, list(self._condition_weights),
                            type(self).__name__)
 
+    def _taylor_engine(self) -> TaylorEngine | None:
+        """The forward-mode engine, or None where reverse mode is chosen (or needed)."""
+        if self.derivatives == "autograd":
+            return None
+        # The jet composes u = hard(X, net(Z)) as `forward` does here; a family that changes
+        # `forward` or `backend` has its own idea of u or of its derivatives.
+        own = [m for m in ("forward", "backend")
+               if getattr(type(self), m) is not getattr(PINN, m)]
+        missing = (f"{type(self).__name__}.{own[0]}" if own else None) or unsupported(self.net)
+        if missing is not None:
+            if self.derivatives == "taylor":
+                raise ValueError(f"{type(self).__name__}: derivatives='taylor' needs a network "
+                                 f"whose layers all have Taylor rules; {missing} has none (use "
+                                 f"derivatives='autograd' or 'auto')")
+            return None
+        p = self.problem
+        scale = (self._center, self._half) if self.normalize_inputs else (None, None)
+        jet = NetworkJet(self.net, *scale,
+                         offset_and_scale=self.hard.offset_and_scale if self.hard else None)
+        return TaylorEngine(self.forward, jet, p.inputs, p.outputs, p.spatial)
+
+    @property
+    def derivative_path(self) -> str:
+        """"taylor" or "autograd": what `derivatives` resolved to at set-up."""
+        return "autograd" if self.engine is None else "taylor"
+
     def _equation_names(self) -> tuple[str, ...]:
         """Names of the PDE's equations. A dict residual names them only when evaluated, so
         it is evaluated once, at one collocation point, before training: weights that name no
         equation then fail here (and a config at validation), not at the first step."""
+        def terms(f):
+            return self.problem.residual_terms(f, self.unknown_tensors())
+
+        if self.engine is not None:  # this evaluation also plans the PDE's Taylor pass
+            return tuple(self.engine.record(("pde",), self.interior[:1], terms))
         backend = self.backend(self.interior[:1])
         with backend.active():
-            return tuple(self.problem.residual_terms(Fields(backend), self.unknown_tensors()))
+            return tuple(terms(Fields(backend)))
 
     def resample(self, round_index: int) -> bool:
         """Collocation points of round `round_index` (reproducible from the seed and round)."""
@@ -137,17 +186,23 @@ class PINN(Solver):
         return AutogradBackend(self.forward, points, p.inputs, p.outputs, p.spatial,
                                create_graph=create_graph)
 
+    def _evaluate(self, term: tuple, points: torch.Tensor, fn):
+        """fn(Fields) at `points`, on the Taylor engine (which plans per term) or autograd."""
+        if self.engine is not None:
+            return self.engine.evaluate(term, points, fn)
+        backend = self.backend(points)
+        with backend.active():
+            return fn(Fields(backend))
+
     def residuals(self) -> dict[str, torch.Tensor]:
         """Pointwise residuals of the PDE and of every soft condition, by term name."""
-        out = {}
-        backend = self.backend(self.interior)
-        with backend.active():
-            out.update(self.problem.residual_terms(Fields(backend), self.unknown_tensors()))
+        unknowns = self.unknown_tensors()
+        out = dict(self._evaluate(("pde",), self.interior,
+                                  lambda f: self.problem.residual_terms(f, unknowns)))
         for c in self.problem.soft_conditions:
             batch = self.batches[c.name]
-            backend = self.backend(batch.points)
-            with backend.active():
-                out[c.name] = torch.as_tensor(c.residual(Fields(backend), batch))
+            out[c.name] = self._evaluate(("condition", c.name), batch.points,
+                                         lambda f: torch.as_tensor(c.residual(f, batch)))
         return out
 
     def residual_terms(self) -> dict[str, torch.Tensor]:

@@ -84,10 +84,11 @@ class _OutputConstraint:
         nearest = v.gather(0, torch.stack(phis).abs().argmin(0, keepdim=True))[0]
         return torch.where(meet, nearest, a), phi
 
-    def __call__(self, X: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+    def offset_and_scale(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(A, phi) of u = A + phi * raw."""
         a_d, phi_d = self._dirichlet(X)
         if self.initial is None:
-            return a_d + phi_d * raw
+            return a_d, phi_d
         t = X[:, self.time_axis]
         a = self.initial(X)
         phi = t - self.t0
@@ -96,6 +97,10 @@ class _OutputConstraint:
             X0[:, self.time_axis] = self.t0
             a = a + a_d - self._dirichlet(X0)[0]
             phi = phi * phi_d
+        return a, phi
+
+    def __call__(self, X: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        a, phi = self.offset_and_scale(X)
         return a + phi * raw
 
 
@@ -118,6 +123,22 @@ class HardConstraints:
 
     def __bool__(self) -> bool:
         return bool(self.per_output)
+
+    def offset_and_scale(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(A, phi), each (N, outputs), with outputs = A + phi * raw: the transform is affine
+        in the raw outputs, column by column (A = 0, phi = 1 for unconstrained outputs), which
+        lets a Taylor-mode network compose with it by the product rule."""
+        ones = torch.ones(X.shape[0], dtype=X.dtype, device=X.device)
+        a_cols, phi_cols = [], []
+        for j in range(len(self.outputs)):
+            if j in self.per_output:
+                a, phi = self.per_output[j].offset_and_scale(X)
+                a_cols.append(a * ones)
+                phi_cols.append(phi * ones)
+            else:
+                a_cols.append(ones * 0)
+                phi_cols.append(ones)
+        return torch.stack(a_cols, dim=1), torch.stack(phi_cols, dim=1)
 
     def __call__(self, X: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
         if not self.per_output:
