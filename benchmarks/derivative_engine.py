@@ -45,13 +45,8 @@ N_INTERIOR, N_BOUNDARY, N_INITIAL = 2540, 80, 160
 
 
 # --- runners: each returns a function that does n steps --------------------------------------
-def physolve_burgers(dtype: torch.dtype, derivatives: str):
-    import physolve as ps
-    from physolve.pde.library import problems
-
-    solver = ps.PINN(width=WIDTH, depth=DEPTH, n_interior=N_INTERIOR, n_boundary=N_BOUNDARY,
-                     n_initial=N_INITIAL, derivatives=derivatives)
-    solver.setup(problems.get("burgers")(nu=NU), dtype=dtype, seed=0)
+def adam_steps(solver):
+    """A function running n Adam steps (lr 1e-3) on the solver's default loss."""
     opt = torch.optim.Adam(solver.parameters(), lr=1e-3)
 
     def steps(n: int):
@@ -63,6 +58,16 @@ def physolve_burgers(dtype: torch.dtype, derivatives: str):
         return float(total.detach())
 
     return steps
+
+
+def physolve_burgers(dtype: torch.dtype, derivatives: str):
+    import physolve as ps
+    from physolve.pde.library import problems
+
+    solver = ps.PINN(width=WIDTH, depth=DEPTH, n_interior=N_INTERIOR, n_boundary=N_BOUNDARY,
+                     n_initial=N_INITIAL, derivatives=derivatives)
+    solver.setup(problems.get("burgers")(nu=NU), dtype=dtype, seed=0)
+    return adam_steps(solver)
 
 
 def physolve_helmholtz(dtype: torch.dtype, derivatives: str):
@@ -79,17 +84,7 @@ def physolve_helmholtz(dtype: torch.dtype, derivatives: str):
     solver = ps.PINN(width=50, depth=4, n_interior=10000, n_boundary=400,
                      derivatives=derivatives)
     solver.setup(problem, dtype=dtype, seed=0)
-    opt = torch.optim.Adam(solver.parameters(), lr=1e-3)
-
-    def steps(n: int):
-        for _ in range(n):
-            opt.zero_grad()
-            total, _ = solver.loss()
-            total.backward()
-            opt.step()
-        return float(total.detach())
-
-    return steps
+    return adam_steps(solver)
 
 
 def deepxde_burgers(dtype: torch.dtype):

@@ -10,10 +10,10 @@ from typing import Callable, Sequence
 
 import torch
 
-from .backend import DerivativeBackend
+from .backend import PointBackend
 
 
-class AutogradBackend(DerivativeBackend):
+class AutogradBackend(PointBackend):
     """Backend over points `X` (N, d) and outputs `Y = model(X)` (N, m).
 
     `create_graph=True` keeps derivatives differentiable, which training needs (the loss is
@@ -29,13 +29,14 @@ class AutogradBackend(DerivativeBackend):
         spatial: Sequence[str],
         create_graph: bool = True,
     ):
-        super().__init__(inputs, outputs, spatial)
-        if points.ndim != 2 or points.shape[1] != len(self.inputs):
+        inputs = tuple(inputs)
+        if points.ndim != 2 or points.shape[1] != len(inputs):
             raise ValueError(
-                f"points must have shape (N, {len(self.inputs)}) for inputs {self.inputs}, "
+                f"points must have shape (N, {len(inputs)}) for inputs {inputs}, "
                 f"got {tuple(points.shape)}"
             )
-        self.points = points if points.requires_grad else points.detach().requires_grad_(True)
+        super().__init__(points if points.requires_grad else points.detach().requires_grad_(True),
+                         inputs, outputs, spatial)
         self.create_graph = create_graph
         values = model(self.points)
         if values.ndim == 1:
@@ -46,20 +47,13 @@ class AutogradBackend(DerivativeBackend):
                 f"({points.shape[0]}, {len(self.outputs)}) for outputs {self.outputs}"
             )
         self.values = values
-        self._axis = {name: i for i, name in enumerate(self.inputs)}
         self._cache: dict[tuple[str, tuple[int, ...]], torch.Tensor] = {
             (name, ()): values[:, j] for j, name in enumerate(self.outputs)
         }
         self.backward_passes = 0  # counted so tests can check each derivative is computed once
 
-    def value(self, output: str) -> torch.Tensor:
-        return self.derivative(output, ())
-
-    def coordinate(self, name: str) -> torch.Tensor:
-        return self.points[:, self._axis[name]]
-
     def derivative(self, output: str, wrt: tuple[str, ...]) -> torch.Tensor:
-        key = (output, tuple(sorted(self._axis[n] for n in wrt)))
+        key = self.key(output, wrt)
         if key not in self._cache:
             if output not in self.outputs:
                 raise KeyError(f"unknown output '{output}'; outputs are {self.outputs}")

@@ -62,6 +62,27 @@ class DerivativeBackend(ABC):
             _ACTIVE.reset(token)
 
 
+class PointBackend(DerivativeBackend):
+    """A backend at scattered points (N, inputs): coordinates are columns of `points` and a
+    derivative is keyed by its output and the sorted axes it is taken along, so u.xy and u.yx
+    are one entry."""
+
+    def __init__(self, points: torch.Tensor, inputs: Sequence[str], outputs: Sequence[str],
+                 spatial: Sequence[str]):
+        super().__init__(inputs, outputs, spatial)
+        self.points = points
+        self._axis = {name: i for i, name in enumerate(self.inputs)}
+
+    def key(self, output: str, wrt: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
+        return output, tuple(sorted(self._axis[n] for n in wrt))
+
+    def value(self, output: str) -> torch.Tensor:
+        return self.derivative(output, ())
+
+    def coordinate(self, name: str) -> torch.Tensor:
+        return self.points[:, self._axis[name]]
+
+
 def active_backend() -> DerivativeBackend:
     backend = _ACTIVE.get()
     if backend is None:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .autograd import AutogradBackend
-from .backend import DerivativeBackend
+from .backend import PointBackend
 from .fields import Fields
 from .jets import Jet, propagate, seed
 
@@ -35,7 +35,7 @@ class _Replan(Exception):
         self.key = key
 
 
-class TaylorBackend(DerivativeBackend):
+class TaylorBackend(PointBackend):
     """Values and partials up to second order of every output, read off one jet (N, m).
 
     It answers only what its jet holds; anything else raises `_Replan` for the engine to
@@ -44,9 +44,7 @@ class TaylorBackend(DerivativeBackend):
 
     def __init__(self, jet: Jet, points: torch.Tensor, inputs: Sequence[str],
                  outputs: Sequence[str], spatial: Sequence[str]):
-        super().__init__(inputs, outputs, spatial)
-        self.points = points
-        self._axis = {name: i for i, name in enumerate(self.inputs)}
+        super().__init__(points, inputs, outputs, spatial)
         n = points.shape[0]
         cache: dict[Key, torch.Tensor] = {}
         for j, out in enumerate(self.outputs):
@@ -58,14 +56,8 @@ class TaylorBackend(DerivativeBackend):
                     jet.value.new_zeros(n) if h is None else h[:, j].expand(n))
         self._cache = cache
 
-    def value(self, output: str) -> torch.Tensor:
-        return self.derivative(output, ())
-
-    def coordinate(self, name: str) -> torch.Tensor:
-        return self.points[:, self._axis[name]]
-
     def derivative(self, output: str, wrt: tuple[str, ...]) -> torch.Tensor:
-        key = (output, tuple(sorted(self._axis[n] for n in wrt)))
+        key = self.key(output, wrt)
         found = self._cache.get(key)
         if found is None:
             if output not in self.outputs:
@@ -93,7 +85,7 @@ class _RecordingBackend(AutogradBackend):
         finally:
             self._depth -= 1
         if self._depth == 0:
-            self.requested.add((output, tuple(sorted(self._axis[n] for n in wrt))))
+            self.requested.add(self.key(output, wrt))
         return result
 
     def diff(self, expr: torch.Tensor, name: str) -> torch.Tensor:
