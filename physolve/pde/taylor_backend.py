@@ -13,6 +13,7 @@ its plan lacks (a branch in the residual) extends the plan and is evaluated agai
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, Sequence
 
 import torch
@@ -189,6 +190,13 @@ class NetworkJet:
         return result
 
 
+def _activated(backend: PointBackend):
+    """`backend.active()`, except while torch.compile traces the loss (PINN(compile=True)):
+    Dynamo cannot set a ContextVar, so there the backend is not made active. A residual that
+    calls a free operator (physolve.laplacian) then fails to compile and runs eagerly."""
+    return contextlib.nullcontext() if torch.compiler.is_compiling() else backend.active()
+
+
 class TaylorEngine:
     """Evaluates the terms of a loss with Taylor backends, planning each term by name.
 
@@ -204,6 +212,11 @@ class TaylorEngine:
     def mode(self, term) -> str:
         """"record", "taylor" or "autograd": how `term` is evaluated next."""
         return self.plans[term].mode if term in self.plans else "record"
+
+    def planned(self, terms) -> bool:
+        """Whether every term in `terms` is planned and on the Taylor path (what a compiled
+        loss can hold: recording and reverse mode need autograd inside the graph)."""
+        return all(self.mode(t) == "taylor" for t in terms)
 
     def record(self, term, points: torch.Tensor, fn: Callable[[Fields], object]):
         """fn(Fields) by autograd, planning `term` from what it asks for (a solver can do
@@ -226,7 +239,7 @@ class TaylorEngine:
             else:
                 backend = _RecordingBackend(self.forward, points, *self.names)
             try:
-                with backend.active():
+                with _activated(backend):
                     result = fn(Fields(backend))
             except _Replan as miss:
                 plan.replan(miss.key)
