@@ -23,6 +23,13 @@ class CompiledOrEager:
         self._compiled = None
         self.failure: str | None = None  # the reason compiling failed, once it has
 
+    def give_up(self, reason: str) -> None:
+        """Run eagerly from now on, with the one warning, for a reason found outside."""
+        if self.failure is None:
+            self.failure = reason
+            warnings.warn(f"{self.owner}: not compiled ({reason}); the loss runs eagerly",
+                          UserWarning, stacklevel=3)
+
     def __call__(self, *args):
         if self.failure is None:
             try:
@@ -35,8 +42,9 @@ class CompiledOrEager:
                                             category=UserWarning)
                     return self._compiled(*args)
             except Exception as err:  # noqa: BLE001 -- any failure falls back, with its reason
-                first = (str(err).strip().splitlines() or [""])[0]
-                self.failure = f"{type(err).__name__}: {first}"
-                warnings.warn(f"{self.owner}: torch.compile failed ({self.failure}); the loss "
-                              f"runs eagerly", UserWarning, stacklevel=3)
+                # Dynamo's messages open with a heading ("backend='inductor' raised:") and
+                # give the cause on the next line: keep both.
+                lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+                self.give_up(f"torch.compile failed: {type(err).__name__}: "
+                             f"{' '.join(lines[:2])}")
         return self.fn(*args)

@@ -239,8 +239,14 @@ class PINN(Solver):
         """Mean squared residual of the PDE and of every soft condition."""
         # Compiled once every term is planned on the Taylor path (after the first step): the
         # points are read inside, so resampled points of the same counts reuse the graph.
-        if self._compiled_terms is not None and self.engine.planned(self._terms()):
-            return self._compiled_terms()
+        compiled = self._compiled_terms
+        if compiled is not None and compiled.failure is None:
+            modes = {t: self.engine.mode(t) for t in self._terms()}
+            if all(m == "taylor" for m in modes.values()):
+                return compiled()
+            on_reverse = [t[-1] for t, m in modes.items() if m == "autograd"]
+            if on_reverse:  # planned for good: reverse mode cannot go into the compiled graph
+                compiled.give_up(f"term {on_reverse[0]!r} needs reverse mode")
         return self._residual_terms()
 
     def _residual_terms(self) -> dict[str, torch.Tensor]:
