@@ -1,6 +1,7 @@
 """PINN(compile=True): the Taylor-path loss terms compiled by torch.compile equal the eager
 ones (and so do their gradients), resampled points reuse the graph, and every way compiling
-can fail -- torch.compile raising, a graph break, a term on reverse mode -- falls back to the
+can fail -- torch.compile raising, a graph break, a term on reverse mode, hard constraints --
+falls back to the
 eager loss with exactly one UserWarning naming the reason."""
 import warnings
 
@@ -127,3 +128,20 @@ def test_compile_needs_the_taylor_path():
         ps.PINN(compile=True, derivatives="autograd")
     with pytest.raises(ValueError, match="compile must be true or false, got 'yes'"):
         ps.PINN(compile="yes")
+
+
+@needs_compile
+def test_hard_constraints_fall_back_to_eager_with_one_warning():
+    # the transform's partials come from torch.autograd.grad, which Dynamo does not trace,
+    # and its data-dependent parts stop the trace first here
+    hard = ps.Problem(Interval(0.0, 2.0) * TimeInterval(0.0, 0.3),
+                      lambda f: f.u.t + f.u * f.u.x - 0.05 * f.u.xx, inputs="x t", outputs="u",
+                      conditions=[ps.Dirichlet(0.0, on="x", hard=True),
+                                  ps.Initial(lambda x: x * (2 - x))])
+    compiled, eager = _pair(torch.float64, hard)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            compiled.loss()
+    _one_warning(record, "torch.compile failed")
+    _same_terms(compiled, eager)

@@ -213,11 +213,6 @@ class TaylorEngine:
         """"record", "taylor" or "autograd": how `term` is evaluated next."""
         return self.plans[term].mode if term in self.plans else "record"
 
-    def planned(self, terms) -> bool:
-        """Whether every term in `terms` is planned and on the Taylor path (what a compiled
-        loss can hold: recording and reverse mode need autograd inside the graph)."""
-        return all(self.mode(t) == "taylor" for t in terms)
-
     def record(self, term, points: torch.Tensor, fn: Callable[[Fields], object]):
         """fn(Fields) by autograd, planning `term` from what it asks for (a solver can do
         this at set-up, where it evaluates a term once anyway)."""
