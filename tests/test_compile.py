@@ -1,8 +1,7 @@
 """PINN(compile=True): the Taylor-path loss terms compiled by torch.compile equal the eager
 ones (and so do their gradients), resampled points reuse the graph, and every way compiling
 can fail -- torch.compile raising, a graph break, a term on reverse mode, hard constraints --
-falls back to the
-eager loss with exactly one UserWarning naming the reason."""
+falls back to the eager loss with exactly one UserWarning naming the reason."""
 import warnings
 
 import pytest
