@@ -4,9 +4,11 @@ Burgers 1D (u_t + u u_x = nu u_xx, nu = 0.01 / pi), a 3 x 20 tanh network, 2540 
 80 boundary + 160 initial points, soft conditions, Adam (lr 1e-3): the set-up of DeepXDE's
 Burgers example. Rows:
 
-- peers: physolve's default `PINN(...).loss()` (Taylor jets), the same with
-  derivatives="autograd" (nested reverse passes), and DeepXDE 1.15's `model.train` when
-  DeepXDE is installed (a benchmark-only dependency);
+- peers: physolve's default `PINN(...).loss()` (Taylor jets), the same with compile=True
+  (torch.compile of the Taylor-path loss terms), with derivatives="autograd" (nested reverse
+  passes), and DeepXDE 1.15's `model.train` when DeepXDE is installed (a benchmark-only
+  dependency). Besides the time per step: the wall time of each runner's first 5 steps
+  (for the compiled runner, its compile time), and the peak memory of training (below);
 - helmholtz: physolve's two paths on a larger network, Helmholtz (1, 4) in 2D
   (u_xx + u_yy + u = f on [-1, 1]^2, u = 0 on the boundary), 4 x 50 tanh, 10000 + 400
   points, blocks of `--helmholtz-steps` steps (DeepXDE is not set up for this case here);
@@ -19,8 +21,19 @@ thread, timed by the process's CPU time; the row is the median block. Each dtype
 child process, because importing DeepXDE changes torch's defaults (default dtype, and the
 default device where CUDA exists).
 
+Peak memory (peers, `--memory-steps` steps): each runner once more in a process of its own,
+the growth of the process's resident-set high-water mark (getrusage ru_maxrss) from just
+before its first step to after its last: what the OS had to provide for training -- the
+graph of a step, gradients, optimizer state, the allocator's retained heap -- above the
+process with the model built. It is not tensor bytes alone (torch has no allocation counter
+on CPU; on CUDA torch.cuda.max_memory_allocated would be the measure), and for the compiled
+runner it includes the compiler's own memory, which is spent once, not per step.
+Inductor's caches are disabled in the children, so the compile time is a cold compile's.
+
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/derivative_engine.py            # everything
     .venv/bin/python benchmarks/derivative_engine.py --dtypes float64 --blocks 3
+    .venv/bin/python benchmarks/derivative_engine.py --blocks 3 --steps 50 \
+        --helmholtz-steps 5 --memory-steps 20                              # a short run
 
 Writes benchmarks/results/engine.md (and engine.json, the raw block times).
 """
@@ -30,6 +43,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,12 +74,12 @@ def adam_steps(solver):
     return steps
 
 
-def physolve_burgers(dtype: torch.dtype, derivatives: str):
+def physolve_burgers(dtype: torch.dtype, derivatives: str, compile: bool = False):
     import physolve as ps
     from physolve.pde.library import problems
 
     solver = ps.PINN(width=WIDTH, depth=DEPTH, n_interior=N_INTERIOR, n_boundary=N_BOUNDARY,
-                     n_initial=N_INITIAL, derivatives=derivatives)
+                     n_initial=N_INITIAL, derivatives=derivatives, compile=compile)
     solver.setup(problems.get("burgers")(nu=NU), dtype=dtype, seed=0)
     return adam_steps(solver)
 
@@ -189,11 +203,26 @@ def engine_burgers(dtype: torch.dtype, engine: str):
     return steps
 
 
+# Burgers runners by row name, built in this order (physolve before DeepXDE's import).
+PEERS = {
+    "physolve (taylor, default)": lambda dtype: physolve_burgers(dtype, "auto"),
+    "physolve (taylor + compile)": lambda dtype: physolve_burgers(dtype, "auto", compile=True),
+    "physolve (autograd)": lambda dtype: physolve_burgers(dtype, "autograd"),
+    "DeepXDE 1.15": deepxde_burgers,
+}
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
 # --- measurement --------------------------------------------------------------------------
-def interleaved(runners: dict, blocks: int, steps: int) -> dict[str, list[float]]:
-    """ms per step of every block, runner by runner, the runners taking turns."""
-    for run in runners.values():
-        run(5)  # warm-up (and the Taylor path's recording evaluation)
+def interleaved(runners: dict, blocks: int, steps: int, warmup: dict | None = None
+                ) -> dict[str, list[float]]:
+    """ms per step of every block, runner by runner, the runners taking turns; the wall
+    seconds of each runner's first 5 steps go into `warmup`."""
+    for name, run in runners.items():
+        start = time.perf_counter()  # wall: inductor compiles in worker processes
+        run(5)  # warm-up (the Taylor path's recording evaluation; torch.compile's compile)
+        if warmup is not None:
+            warmup[name] = time.perf_counter() - start
     times = {name: [] for name in runners}
     for _ in range(blocks):
         for name, run in runners.items():
@@ -203,12 +232,26 @@ def interleaved(runners: dict, blocks: int, steps: int) -> dict[str, list[float]
     return times
 
 
+def maxrss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def memory_child(dtype_name: str, runner: str, steps: int) -> float | None:
+    """MiB the resident high-water mark grows by over `steps` steps of one runner."""
+    torch.set_num_threads(1)
+    run = PEERS[runner](DTYPES[dtype_name])
+    if run is None:
+        return None
+    before = maxrss_mib()
+    run(steps)
+    return maxrss_mib() - before
+
+
 def child(dtype_name: str, blocks: int, steps: int, helmholtz_steps: int) -> dict:
     torch.set_num_threads(1)
-    dtype = {"float32": torch.float32, "float64": torch.float64}[dtype_name]
+    dtype = DTYPES[dtype_name]
     # physolve is built before DeepXDE is imported (its import changes torch's defaults)
-    peers = {"physolve (taylor, default)": physolve_burgers(dtype, "auto"),
-             "physolve (autograd)": physolve_burgers(dtype, "autograd")}
+    peers = {name: make(dtype) for name, make in PEERS.items() if name != "DeepXDE 1.15"}
     helmholtz = {"physolve (taylor, default)": physolve_helmholtz(dtype, "auto"),
                  "physolve (autograd)": physolve_helmholtz(dtype, "autograd")}
     engines = {name: engine_burgers(dtype, name)
@@ -216,20 +259,26 @@ def child(dtype_name: str, blocks: int, steps: int, helmholtz_steps: int) -> dic
     dde = deepxde_burgers(dtype)
     if dde is not None:
         peers["DeepXDE 1.15"] = dde
+    warmup = {}
     return {"dtype": dtype_name, "deepxde": dde is not None,
-            "peers": interleaved(peers, blocks, steps),
+            "peers": interleaved(peers, blocks, steps, warmup), "warmup": warmup,
             "helmholtz": interleaved(helmholtz, blocks, helmholtz_steps),
             "engines": interleaved(engines, blocks, steps)}
 
 
-def table(rows: dict[str, list[float]], reference: str) -> list[str]:
+def table(rows: dict[str, list[float]], reference: str,
+          extra: dict[str, dict[str, str]] | None = None) -> list[str]:
+    """The rows' medians against `reference`'s; `extra`: more columns, by heading, then row."""
+    extra = extra or {}
     ref = statistics.median(rows[reference])
-    lines = [f"| runner | ms / step (median) | blocks (ms) | vs {reference} |",
-             "| --- | ---: | --- | ---: |"]
+    lines = ["| runner | ms / step (median) | blocks (ms) | vs " + reference + " |"
+             + "".join(f" {h} |" for h in extra),
+             "| --- | ---: | --- | ---: |" + " ---: |" * len(extra)]
     for name, times in rows.items():
         med = statistics.median(times)
         lines.append(f"| {name} | {med:.2f} | {', '.join(f'{t:.1f}' for t in times)} | "
-                     f"{med / ref:.2f} |")
+                     f"{med / ref:.2f} |" + "".join(f" {col.get(name, '-')} |"
+                                                    for col in extra.values()))
     return lines
 
 
@@ -239,11 +288,20 @@ def report(results: list[dict], blocks: int, steps: int) -> str:
              f"soft conditions, Adam; {blocks} interleaved blocks of {steps} steps per runner "
              "(Helmholtz: of `--helmholtz-steps`), one thread, process CPU time, median "
              "block. Written by "
-             "`benchmarks/derivative_engine.py`.", ""]
+             "`benchmarks/derivative_engine.py`.", "",
+             "Burgers tables: `first 5 steps` is wall time, for the compiled runner its cold "
+             "compile included; `peak RSS growth` is the growth of the resident-set high-water "
+             "mark over training in a process per runner (not tensor bytes alone; for the "
+             "compiled runner it includes the compiler's memory). See the script's docstring.",
+             ""]
     for r in results:
         ref = "DeepXDE 1.15" if r["deepxde"] else "physolve (autograd)"
         lines += [f"## {r['dtype']}: Burgers, full loss (PDE + conditions) and Adam step", ""]
-        lines += table(r["peers"], ref) + [""]
+        extra = {"first 5 steps (s, wall)": {k: f"{v:.1f}" for k, v in r["warmup"].items()}}
+        if r.get("memory"):
+            extra[f"peak RSS growth (MiB, {r['memory_steps']} steps)"] = {
+                k: f"{v:.1f}" for k, v in r["memory"].items() if v is not None}
+        lines += table(r["peers"], ref, extra) + [""]
         if not r["deepxde"]:
             lines += ["DeepXDE is not installed here; physolve rows only.", ""]
         lines += [f"## {r['dtype']}: Helmholtz (1, 4), 4 x 50 tanh, 10000 + 400 points", ""]
@@ -261,12 +319,19 @@ def main():
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--helmholtz-steps", type=int, default=20)
+    parser.add_argument("--memory-steps", type=int, default=50,
+                        help="steps per runner for the peak memory (0: not measured)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child and args.memory_of:
+        print(json.dumps(memory_child(args.child, args.memory_of, args.memory_steps)))
+        return
     if args.child:
         print(json.dumps(child(args.child, args.blocks, args.steps, args.helmholtz_steps)))
         return
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "DDE_BACKEND": "pytorch"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "DDE_BACKEND": "pytorch",
+           "TORCHINDUCTOR_FORCE_DISABLE_CACHES": "1"}
     results = []
     for name in args.dtypes:
         out = subprocess.run([sys.executable, __file__, "--child", name, "--blocks",
@@ -274,6 +339,14 @@ def main():
                               "--helmholtz-steps", str(args.helmholtz_steps)],
                              env=env, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
+        if args.memory_steps:
+            results[-1]["memory_steps"] = args.memory_steps
+            results[-1]["memory"] = {
+                runner: json.loads(subprocess.run(
+                    [sys.executable, __file__, "--child", name, "--memory-of", runner,
+                     "--memory-steps", str(args.memory_steps)], env=env, check=True,
+                    capture_output=True, text=True).stdout.strip().splitlines()[-1])
+                for runner in PEERS}
         print(json.dumps(results[-1]))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "engine.json").write_text(json.dumps(results, indent=1) + "\n")

@@ -30,6 +30,7 @@ def run_dir(tmp_path_factory):
     """One small run through the command, with overrides of several kinds."""
     root = tmp_path_factory.mktemp("run")
     main(["train", "model.width=12", "trainer.dtype=float64", "model.chunk_size=1000",
+          "trainer.threads=2",
           "output.formats=[vtu,xdmf]", "output.resolution=51", *TINY,
           f"hydra.run.dir={root}"])
     return root
@@ -59,7 +60,8 @@ def test_train_log_records_the_losses_at_the_metrics_interval(run_dir):
         assert f"step {record['step']} [adam] " in line
         for key in ("loss", "loss_pde", "loss_dirichlet", "rel_l2"):  # the terms, by name
             assert f" {key}={record[key]:.6g}" in line, (key, line)
-    assert "training poisson1d with PINN; stages: adam:12; seed 0" in lines[0]
+    # the thread count in force during the fit (trainer.threads=2), not torch's at import
+    assert "training poisson1d with PINN; stages: adam:12; seed 0; threads 2" in lines[0]
     assert "stage adam: 12 steps in " in "\n".join(lines) and "done: rel_l2=" in lines[-2]
 
 

@@ -28,7 +28,7 @@ def _with(key: str, value):
 
 
 CASES = [  # key set, value, key path reported, text that must be in the message
-    ("model.widht", 3, "model.widht", "allowed keys: activation, chunk_size, depth"),
+    ("model.widht", 3, "model.widht", "allowed keys: activation, chunk_size, compile, depth"),
     ("model.width", "wide", "model.width", "expected an integer, got 'wide'"),
     ("model.width", 2.5, "model.width", "expected an integer"),
     ("trainer.seed", 1.5, "trainer.seed", "expected an integer or null"),
@@ -46,6 +46,7 @@ CASES = [  # key set, value, key path reported, text that must be in the message
     ("trainer.stages", ["adam:5"], "trainer.stages", "allowed keys: clock, device, dtype"),
     ("model.activation", "swish", "model.activation", "gelu, relu, sigmoid, silu, sin"),
     ("model.network", "mlp", "model.network", "cannot be set from a config"),
+    ("model.compile", "yes", "model.compile", "expected true or false"),
     ("model.weights", {"pde": "high"}, "model.weights.pde", "expected a number"),
     ("model.weights", {"wall": 10.0}, "model.weights", "terms are ['dirichlet', 'pde']"),
     ("output.formats", ["vtk"], "output.formats[0]", "allowed: vtu, xdmf"),

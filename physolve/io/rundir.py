@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import torch
+
 from ..hooks import Callback
 
 
@@ -127,10 +129,13 @@ class TrainLog(Callback):
 
     def on_fit_start(self, state):
         stages = ", ".join(str(s) for s in state.trainer.stages)
-        self.log.info("%s %s with %s; stages: %s; seed %s",
+        # The thread count is read here, inside the fit, where the trainer's `threads` setting
+        # is in force: a step's cost depends on it several-fold on a busy machine.
+        self.log.info("%s %s with %s; stages: %s; seed %s; threads %d",
                       "resuming at step %d:" % state.step if state.step else "training",
                       getattr(state.problem, "name", type(state.problem).__name__),
-                      type(state.solver).__name__, stages, state.trainer.seed)
+                      type(state.solver).__name__, stages, state.trainer.seed,
+                      torch.get_num_threads())
 
     def on_metrics(self, state, record):
         fields = " ".join(f"{k}={_number(v)}" for k, v in record.items()

@@ -8,6 +8,7 @@ output transform.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import torch
@@ -18,6 +19,7 @@ from ..pde.fields import Fields
 from ..pde.hard import HardConstraints
 from ..pde.jets import unsupported
 from ..pde.taylor_backend import NetworkJet, TaylorEngine
+from .compiled import CompiledOrEager
 from .base import Solver, check_weight_names, derived_seed, fresh_seed, solvers
 from .networks import MLP, FourierFeatures
 
@@ -46,6 +48,13 @@ class PINN(Solver):
         need third derivatives stay on reverse mode. "autograd": nested reverse passes (the
         reference). "auto" (default): "taylor" when every layer of the network has a Taylor
         rule (the MLP, its activations and Fourier features do), else "autograd".
+    compile: compile the loss terms on the Taylor path -- the jet pass through the network
+        and the residuals, a function of the parameters and points -- with torch.compile
+        (one graph, fixed shapes; the first compiled step takes tens of seconds). Steps are
+        bound by the number of small elementwise operations, which the compiler fuses. Where
+        compiling fails (a graph break, a platform without torch.compile) one UserWarning
+        names the reason and the loss runs eagerly; the terms do not change either way (to
+        rounding). Needs the Taylor path: not with derivatives="autograd".
     """
 
     name = "pinn"
@@ -56,10 +65,16 @@ class PINN(Solver):
                  n_interior: int = 4000, n_boundary: int = 400, n_initial: int | None = None,
                  sampling: str = "sobol", weights: dict[str, float] | None = None,
                  normalize_inputs: bool = True, chunk_size: int = 65536,
-                 derivatives: Literal["auto", "taylor", "autograd"] = "auto"):
+                 derivatives: Literal["auto", "taylor", "autograd"] = "auto",
+                 compile: bool = False):
         if derivatives not in ("auto", "taylor", "autograd"):
             raise ValueError(f"PINN: derivatives must be 'auto', 'taylor' or 'autograd', "
                              f"got {derivatives!r}")
+        if not isinstance(compile, bool):
+            raise ValueError(f"PINN: compile must be true or false, got {compile!r}")
+        if compile and derivatives == "autograd":
+            raise ValueError("PINN: compile=True compiles the Taylor path; derivatives="
+                             "'autograd' has none (use derivatives='auto' or 'taylor')")
         for key, val in {"n_interior": n_interior, "n_boundary": n_boundary,
                          "chunk_size": chunk_size}.items():
             if not isinstance(val, int) or val <= 0:
@@ -74,6 +89,7 @@ class PINN(Solver):
         self.normalize_inputs = normalize_inputs
         self.chunk_size = chunk_size
         self.derivatives = derivatives
+        self.compile = compile
         self.problem = None
 
     # --- set-up -------------------------------------------------------------------------------
@@ -110,6 +126,7 @@ class PINN(Solver):
         self._center, self._half = (lo + hi) / 2, (hi - lo) / 2
         self.hard = HardConstraints(problem)
         self.engine = self._taylor_engine()
+        self._compiled_terms = self._compiled_loss()
         self.round = 0
         self.resample(0)
         self.equations = self._equation_names()
@@ -137,6 +154,19 @@ class PINN(Solver):
         jet = NetworkJet(self.net, *scale,
                          offset_and_scale=self.hard.offset_and_scale if self.hard else None)
         return TaylorEngine(self.forward, jet, p.inputs, p.outputs, p.spatial)
+
+    def _compiled_loss(self) -> CompiledOrEager | None:
+        if not self.compile:
+            return None
+        if self.engine is None:  # "auto" resolved to reverse mode: nothing to compile
+            warnings.warn(f"{type(self).__name__}: compile=True needs the Taylor path, which "
+                          f"this network has not ({unsupported(self.net)}); the loss runs "
+                          f"eagerly", UserWarning, stacklevel=3)
+            return None
+        return CompiledOrEager(self._residual_terms, type(self).__name__)
+
+    def _terms(self) -> list:
+        return [("pde",), *(("condition", c.name) for c in self.problem.soft_conditions)]
 
     @property
     def derivative_path(self) -> str:
@@ -207,6 +237,19 @@ class PINN(Solver):
 
     def residual_terms(self) -> dict[str, torch.Tensor]:
         """Mean squared residual of the PDE and of every soft condition."""
+        # Compiled once every term is planned on the Taylor path (after the first step): the
+        # points are read inside, so resampled points of the same counts reuse the graph.
+        compiled = self._compiled_terms
+        if compiled is not None and compiled.failure is None:
+            modes = {t: self.engine.mode(t) for t in self._terms()}
+            if all(m == "taylor" for m in modes.values()):
+                return compiled()
+            on_reverse = [t[-1] for t, m in modes.items() if m == "autograd"]
+            if on_reverse:  # planned for good: reverse mode cannot go into the compiled graph
+                compiled.give_up(f"term {on_reverse[0]!r} needs reverse mode")
+        return self._residual_terms()
+
+    def _residual_terms(self) -> dict[str, torch.Tensor]:
         return {name: r.square().mean() for name, r in self.residuals().items()}
 
     def residual_vector(self) -> torch.Tensor:

@@ -13,6 +13,7 @@ its plan lacks (a branch in the residual) extends the plan and is evaluated agai
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, Sequence
 
 import torch
@@ -189,6 +190,13 @@ class NetworkJet:
         return result
 
 
+def _activated(backend: PointBackend):
+    """`backend.active()`, except while torch.compile traces the loss (PINN(compile=True)):
+    Dynamo cannot set a ContextVar, so there the backend is not made active. A residual that
+    calls a free operator (physolve.laplacian) then fails to compile and runs eagerly."""
+    return contextlib.nullcontext() if torch.compiler.is_compiling() else backend.active()
+
+
 class TaylorEngine:
     """Evaluates the terms of a loss with Taylor backends, planning each term by name.
 
@@ -226,7 +234,7 @@ class TaylorEngine:
             else:
                 backend = _RecordingBackend(self.forward, points, *self.names)
             try:
-                with backend.active():
+                with _activated(backend):
                     result = fn(Fields(backend))
             except _Replan as miss:
                 plan.replan(miss.key)
