@@ -74,6 +74,17 @@ def _one_warning(record, text):
     assert text in str(ours[0].message)
 
 
+def _falls_back_with_one_warning(problem, text):
+    """Three steps of the compiled PINN warn once (`text`) and equal the eager one."""
+    compiled, eager = _pair(torch.float64, problem)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            compiled.loss()
+    _one_warning(record, text)
+    _same_terms(compiled, eager)
+
+
 def _same_terms(a, b):
     x, y = a.residual_terms(), b.residual_terms()
     for key in y:
@@ -100,26 +111,14 @@ def test_a_graph_break_falls_back_to_eager_with_one_warning():
         torch._dynamo.graph_break()  # stands for any code Dynamo cannot trace
         return f.u.t - 0.05 * f.u.xx
 
-    compiled, eager = _pair(torch.float64, _problem(breaking))
-    with warnings.catch_warnings(record=True) as record:
-        warnings.simplefilter("always")
-        for _ in range(3):
-            compiled.loss()
-    _one_warning(record, "torch.compile failed")
-    _same_terms(compiled, eager)
+    _falls_back_with_one_warning(_problem(breaking), "torch.compile failed")
 
 
 def test_a_term_on_reverse_mode_runs_eagerly_with_one_warning():
     def expression(f):  # a derivative of an expression: reverse mode, not in a graph
         return f.u.t - ps.d(0.05 * f.u.x * (1 + f.u), "x")
 
-    compiled, eager = _pair(torch.float64, _problem(expression))
-    with warnings.catch_warnings(record=True) as record:
-        warnings.simplefilter("always")
-        for _ in range(3):
-            compiled.loss()
-    _one_warning(record, "term 'pde' needs reverse mode")
-    _same_terms(compiled, eager)
+    _falls_back_with_one_warning(_problem(expression), "term 'pde' needs reverse mode")
 
 
 def test_compile_needs_the_taylor_path():
@@ -137,10 +136,4 @@ def test_hard_constraints_fall_back_to_eager_with_one_warning():
                       lambda f: f.u.t + f.u * f.u.x - 0.05 * f.u.xx, inputs="x t", outputs="u",
                       conditions=[ps.Dirichlet(0.0, on="x", hard=True),
                                   ps.Initial(lambda x: x * (2 - x))])
-    compiled, eager = _pair(torch.float64, hard)
-    with warnings.catch_warnings(record=True) as record:
-        warnings.simplefilter("always")
-        for _ in range(3):
-            compiled.loss()
-    _one_warning(record, "torch.compile failed")
-    _same_terms(compiled, eager)
+    _falls_back_with_one_warning(hard, "torch.compile failed")
