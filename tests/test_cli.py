@@ -231,42 +231,56 @@ def _records(run: Path) -> list[dict]:
             for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
-def test_sigkill_then_resume_gives_bitwise_the_same_parameters(tmp_path, capsys):
-    full, cut = tmp_path / "full", tmp_path / "cut"
-    victim = subprocess.Popen([*_command(), "train", *RESUMABLE, f"hydra.run.dir={cut}"],
-                              env=ENV, cwd=tmp_path, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    while True:  # kill it once it is well into L-BFGS
+def _kill_when_checkpointed(args: list[str], cut: Path, cwd: Path, ready, timeout: float) -> dict:
+    """Run `physolve train args` into `cut`, SIGKILL it once its checkpoint satisfies
+    `ready(checkpoint)`, and return that checkpoint as the killed run left it."""
+    victim = subprocess.Popen([*_command(), "train", *args, f"hydra.run.dir={cut}"], env=ENV,
+                              cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    while True:
         ck = _checkpoint_or_none(cut / "checkpoints" / "last.pt")
-        if ck is not None and len(ck["stages"]) == 1 and ck["step"] >= 130:
+        if ck is not None and ready(ck):
             break
         assert victim.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline
-        time.sleep(0.01)
+        time.sleep(0.005)
     victim.send_signal(signal.SIGKILL)
     victim.communicate()
     assert victim.returncode == -signal.SIGKILL
-    assert not (cut / "metrics.json").exists()
-    killed = load_checkpoint(cut / "checkpoints" / "last.pt")
-    assert 130 <= killed["step"] < 250 and any(
-        entry.get("pairs", {}).get("s") for entry in killed["optimizer"]["state"].values())
+    return load_checkpoint(cut / "checkpoints" / "last.pt")
 
-    # Resume in a new process while the uninterrupted run goes on here (single-threaded too).
-    resumed = subprocess.Popen([*_command(), "train", *RESUMABLE, f"resume={cut}"], env=ENV,
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    main(["train", *RESUMABLE, f"hydra.run.dir={full}"])
+
+def _resume_beside_a_full_run(args: list[str], cut: Path, full: Path, cwd: Path) -> str:
+    """Resume `cut` in a new process while the uninterrupted run goes on here (single-threaded
+    too); the resumed process's stdout."""
+    resumed = subprocess.Popen([*_command(), "train", *args, f"resume={cut}"], env=ENV,
+                               cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    main(["train", *args, f"hydra.run.dir={full}"])
     out, err = resumed.communicate(timeout=180)
     assert resumed.returncode == 0, err
-    assert out.strip().splitlines()[-1] == str(cut)
+    return out
 
+
+def _same_run(full: Path, cut: Path, steps: int) -> None:
     a = load_checkpoint(full / "checkpoints" / "last.pt")
     b = load_checkpoint(cut / "checkpoints" / "last.pt")
-    assert a["step"] == b["step"] == 250
+    assert a["step"] == b["step"] == steps
     for name, tensor in a["solver"]["module"].items():
         assert torch.equal(tensor, b["solver"]["module"][name]), name
     assert _records(full) == _records(cut)
+
+
+def test_sigkill_then_resume_gives_bitwise_the_same_parameters(tmp_path, capsys):
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    # kill it once it is well into L-BFGS
+    killed = _kill_when_checkpointed(
+        RESUMABLE, cut, tmp_path, lambda ck: len(ck["stages"]) == 1 and ck["step"] >= 130, 180)
+    assert not (cut / "metrics.json").exists()
+    assert 130 <= killed["step"] < 250 and any(
+        entry.get("pairs", {}).get("s") for entry in killed["optimizer"]["state"].values())
+    out = _resume_beside_a_full_run(RESUMABLE, cut, full, tmp_path)
+    assert out.strip().splitlines()[-1] == str(cut)
+    _same_run(full, cut, 250)
 
 
 # A step checkpoint only at step 400: a run killed before it resumes from a time checkpoint.
@@ -279,33 +293,10 @@ TIMED = ["model.width=8", "model.depth=2", "model.n_interior=64", "model.n_bound
 def test_sigkill_before_the_first_step_checkpoint_resumes_from_the_time_checkpoint(tmp_path,
                                                                                   capsys):
     full, cut = tmp_path / "full", tmp_path / "cut"
-    victim = subprocess.Popen([*_command(), "train", *TIMED, f"hydra.run.dir={cut}"], env=ENV,
-                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
-    deadline = time.monotonic() + 120
-    while _checkpoint_or_none(cut / "checkpoints" / "last.pt") is None:
-        assert victim.poll() is None, "the run ended before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-    victim.send_signal(signal.SIGKILL)
-    victim.communicate()
-    assert victim.returncode == -signal.SIGKILL
-    killed = load_checkpoint(cut / "checkpoints" / "last.pt")
+    killed = _kill_when_checkpointed(TIMED, cut, tmp_path, lambda ck: True, 120)
     assert 0 < killed["step"] < 400 and killed["stages"] == []  # a time checkpoint
-
-    # Resume in a new process while the uninterrupted run goes on here (single-threaded too).
-    resumed = subprocess.Popen([*_command(), "train", *TIMED, f"resume={cut}"], env=ENV,
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    main(["train", *TIMED, f"hydra.run.dir={full}"])
-    _, err = resumed.communicate(timeout=180)
-    assert resumed.returncode == 0, err
+    _resume_beside_a_full_run(TIMED, cut, full, tmp_path)
     log = (cut / "train.log").read_text()  # the interrupted run's log, continued
     assert log.count("training poisson1d") == 1
     assert f"resuming at step {killed['step']}: poisson1d" in log
-    a = load_checkpoint(full / "checkpoints" / "last.pt")
-    b = load_checkpoint(cut / "checkpoints" / "last.pt")
-    assert a["step"] == b["step"] == 500
-    for name, tensor in a["solver"]["module"].items():
-        assert torch.equal(tensor, b["solver"]["module"][name]), name
-    assert _records(full) == _records(cut)
+    _same_run(full, cut, 500)
