@@ -1,7 +1,8 @@
 """PINN(compile=True): the Taylor-path loss terms compiled by torch.compile equal the eager
 ones (and so do their gradients), resampled points reuse the graph, and every way compiling
-can fail -- torch.compile raising, a graph break, a term on reverse mode, hard constraints --
-falls back to the eager loss with exactly one UserWarning naming the reason."""
+can fail -- torch.compile raising, a graph break, a term on reverse mode -- falls back to
+the eager loss with exactly one UserWarning naming the reason; hard constraints compile (their
+transform's jets enter the graph as inputs)."""
 import warnings
 
 import pytest
@@ -129,11 +130,27 @@ def test_compile_needs_the_taylor_path():
 
 
 @needs_compile
-def test_hard_constraints_fall_back_to_eager_with_one_warning():
-    # the transform's partials come from torch.autograd.grad, which Dynamo does not trace,
-    # and its data-dependent parts stop the trace first here
+@pytest.mark.slow
+def test_hard_constraints_compile_and_equal_eager():
+    # the transform's jets (reverse passes, data-dependent branches) are computed outside
+    # the graph, once per point set, and enter it as inputs
     hard = ps.Problem(Interval(0.0, 2.0) * TimeInterval(0.0, 0.3),
                       lambda f: f.u.t + f.u * f.u.x - 0.05 * f.u.xx, inputs="x t", outputs="u",
                       conditions=[ps.Dirichlet(0.0, on="x", hard=True),
-                                  ps.Initial(lambda x: x * (2 - x))])
-    _falls_back_with_one_warning(hard, "torch.compile failed")
+                                  ps.Initial(lambda x: x * (2 - x), hard=True)])
+    compiled, eager = _pair(torch.float64, hard)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for _ in range(2):  # the first loss plans the terms, eagerly; the second compiles
+            for s in (compiled, eager):
+                for p in s.parameters():
+                    p.grad = None
+                s.loss()[0].backward()
+    assert not [w for w in record if "eagerly" in str(w.message)]
+    assert compiled._compiled_terms.failure is None
+    a, b = compiled.residual_terms(), eager.residual_terms()
+    assert list(b) == ["pde"]  # no soft condition left
+    for key in b:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-12, atol=0)
+    for p, q in zip(compiled.parameters(), eager.parameters()):
+        assert float((p.grad - q.grad).abs().max() / q.grad.abs().max()) < 1e-11

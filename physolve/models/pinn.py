@@ -216,24 +216,38 @@ class PINN(Solver):
         return AutogradBackend(self.forward, points, p.inputs, p.outputs, p.spatial,
                                create_graph=create_graph)
 
-    def _evaluate(self, term: tuple, points: torch.Tensor, fn):
-        """fn(Fields) at `points`, on the Taylor engine (which plans per term) or autograd."""
+    def _evaluate(self, term: tuple, points: torch.Tensor, fn, transforms: dict | None = None):
+        """fn(Fields) at `points`, on the Taylor engine (which plans per term) or autograd;
+        `transforms`: the hard transform's jets by term, given to a compiled loss."""
         if self.engine is not None:
-            return self.engine.evaluate(term, points, fn)
+            return self.engine.evaluate(term, points, fn, (transforms or {}).get(term))
         backend = self.backend(points)
         with backend.active():
             return fn(Fields(backend))
 
-    def residuals(self) -> dict[str, torch.Tensor]:
+    def residuals(self, transforms: dict | None = None) -> dict[str, torch.Tensor]:
         """Pointwise residuals of the PDE and of every soft condition, by term name."""
         unknowns = self.unknown_tensors()
         out = dict(self._evaluate(("pde",), self.interior,
-                                  lambda f: self.problem.residual_terms(f, unknowns)))
+                                  lambda f: self.problem.residual_terms(f, unknowns),
+                                  transforms))
         for c in self.problem.soft_conditions:
             batch = self.batches[c.name]
             out[c.name] = self._evaluate(("condition", c.name), batch.points,
-                                         lambda f: torch.as_tensor(c.residual(f, batch)))
+                                         lambda f: torch.as_tensor(c.residual(f, batch)),
+                                         transforms)
         return out
+
+    def _transform_inputs(self) -> dict | None:
+        """The hard transform's jets for every term, by term, computed eagerly (cached per
+        point set): they depend on the points only, and their reverse passes cannot go into
+        a compiled graph, which takes them as inputs instead. None without hard conditions."""
+        if not self.hard:
+            return None
+        points = {("pde",): self.interior}
+        points.update({("condition", c.name): self.batches[c.name].points
+                       for c in self.problem.soft_conditions})
+        return {t: self.engine.transform_inputs(t, x) for t, x in points.items()}
 
     def residual_terms(self) -> dict[str, torch.Tensor]:
         """Mean squared residual of the PDE and of every soft condition."""
@@ -243,14 +257,14 @@ class PINN(Solver):
         if compiled is not None and compiled.failure is None:
             modes = {t: self.engine.mode(t) for t in self._terms()}
             if all(m == "taylor" for m in modes.values()):
-                return compiled()
+                return compiled(self._transform_inputs())
             on_reverse = [t[-1] for t, m in modes.items() if m == "autograd"]
             if on_reverse:  # planned for good: reverse mode cannot go into the compiled graph
                 compiled.give_up(f"term {on_reverse[0]!r} needs reverse mode")
         return self._residual_terms()
 
-    def _residual_terms(self) -> dict[str, torch.Tensor]:
-        return {name: r.square().mean() for name, r in self.residuals().items()}
+    def _residual_terms(self, transforms: dict | None = None) -> dict[str, torch.Tensor]:
+        return {name: r.square().mean() for name, r in self.residuals(transforms).items()}
 
     def residual_vector(self) -> torch.Tensor:
         """sqrt(w_k / N_k) r_k for every term k, stacked: its squared norm is the loss."""

@@ -154,17 +154,32 @@ class NetworkJet:
         self.net, self.center, self.half = net, center, half
         self.offset_and_scale = offset_and_scale
 
-    def __call__(self, points: torch.Tensor, firsts, pairs, cache: dict) -> Jet:
+    def __call__(self, points: torch.Tensor, firsts, pairs, cache: dict,
+                 given: tuple | None = None) -> Jet:
+        """`given`: the transform's jets as `transform_inputs` flattens them, taken instead
+        of computing them here (a compiled loss receives them as inputs)."""
         start = seed(points, firsts, pairs, self.center, self.half)
         # values only (most conditions): the module's own forward, without derivative factors
         jet = start._like(self.net(start.value), [], []) if not firsts else \
             propagate(self.net, start)
         if self.offset_and_scale is None:
             return jet
-        a, phi = self._transform_jets(points, firsts, pairs, cache)
+        if given is not None:
+            a, phi = (Jet(v, list(f), list(s), tuple(firsts), tuple(pairs)) for v, f, s in given)
+        else:
+            a, phi = self.transform_jets(points, firsts, pairs, cache)
         return a + phi * jet
 
-    def _transform_jets(self, points, firsts, pairs, cache: dict) -> tuple[Jet, Jet]:
+    def transform_inputs(self, points, firsts, pairs, cache: dict) -> tuple | None:
+        """The transform's jets (A's, then phi's) as tuples (value, firsts, seconds) of
+        tensors, None without a transform: what a compiled loss takes as inputs, since their
+        reverse passes and data-dependent branches (hard.py) cannot be traced into a graph."""
+        if self.offset_and_scale is None:
+            return None
+        return tuple((j.value, tuple(j.first), tuple(j.second))
+                     for j in self.transform_jets(points, firsts, pairs, cache))
+
+    def transform_jets(self, points, firsts, pairs, cache: dict) -> tuple[Jet, Jet]:
         # Cached per term for the same points tensor, unchanged in place, and directions.
         stamp = (points._version, firsts, pairs)
         held = cache.get("transform")
@@ -223,14 +238,23 @@ class TaylorEngine:
         plan.recorded(backend.requested, backend.differentiates)
         return result
 
-    def evaluate(self, term, points: torch.Tensor, fn: Callable[[Fields], object]):
-        """fn(Fields) for the term named `term` (any hashable) at `points`."""
+    def transform_inputs(self, term, points: torch.Tensor) -> tuple | None:
+        """The hard transform's jets for the Taylor-planned `term` at `points`, computed
+        here, eagerly, and cached per point set (NetworkJet.transform_inputs); None without
+        a transform. A compiled loss takes them as inputs and passes them to `evaluate`."""
+        plan = self.plans[term]
+        return self.jet.transform_inputs(points, *plan.directions(), plan.cache)
+
+    def evaluate(self, term, points: torch.Tensor, fn: Callable[[Fields], object],
+                 transform: tuple | None = None):
+        """fn(Fields) for the term named `term` (any hashable) at `points`; `transform`:
+        the hard transform's jets from `transform_inputs`, for the plan's directions."""
         plan = self.plans.setdefault(term, _Plan())
         while True:
             if plan.mode == "taylor":
                 firsts, pairs = plan.directions()
-                backend = TaylorBackend(self.jet(points, firsts, pairs, plan.cache), points,
-                                        *self.names)
+                backend = TaylorBackend(self.jet(points, firsts, pairs, plan.cache, transform),
+                                        points, *self.names)
             else:
                 backend = _RecordingBackend(self.forward, points, *self.names)
             try:
@@ -238,6 +262,7 @@ class TaylorEngine:
                     result = fn(Fields(backend))
             except _Replan as miss:
                 plan.replan(miss.key)
+                transform = None  # for the old directions
                 continue
             if plan.mode == "record":
                 plan.recorded(backend.requested, backend.differentiates)
