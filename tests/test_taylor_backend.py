@@ -143,6 +143,32 @@ def test_loss_and_parameter_gradient_equal_between_taylor_and_autograd():
         assert float((a - b).abs().max()) <= 1e-10
 
 
+def test_first_partials_of_a_hard_transform_on_a_soft_condition_train_like_reverse_mode():
+    # A soft Neumann condition asks for first partials only at points where a hard Dirichlet
+    # transform acts: the transform's two columns (A, phi) share one graph, which the first
+    # column's reverse pass must not free (it used to, and the first step crashed).
+    def exact(x, y):
+        return torch.sin(x) * torch.exp(y)
+
+    problem = ps.Problem(Rectangle((0.0, 0.0), (1.0, 1.0)), lambda f: f.u.xx + f.u.yy,
+                         inputs="x y", outputs="u",
+                         conditions=[ps.Dirichlet(exact, on="x", hard=True),
+                                     ps.Neumann(exact, on="y")])
+    results = {}
+    for mode in ("taylor", "autograd"):
+        solver = _solver(problem, mode, activation="tanh")
+        opt = torch.optim.Adam(solver.parameters(), lr=1e-2)
+        for _ in range(3):
+            opt.zero_grad()
+            total, terms = solver.loss()
+            total.backward()
+            opt.step()
+        results[mode] = {k: float(v.detach()) for k, v in terms.items()}
+    assert results["taylor"].keys() == results["autograd"].keys() == {"pde", "neumann"}
+    for k, v in results["autograd"].items():
+        assert abs(results["taylor"][k] - v) <= 1e-10 * v
+
+
 def _one_term(solver, fn):
     points = solver.interior
     first = solver.engine.evaluate("term", points, fn)

@@ -130,8 +130,9 @@ def autograd_jet(fn: Callable[[torch.Tensor], torch.Tensor], points: torch.Tenso
     inputs = tuple(f"x{i}" for i in range(d))
     values = fn(X)
     outputs = tuple(f"y{j}" for j in range(values.shape[1]))
-    backend = AutogradBackend(lambda _: values, X, inputs, outputs, inputs,
-                              create_graph=bool(pairs))
+    # create_graph even for first partials only: the outputs (A's and phi's columns) share one
+    # graph, which a pass without it would free after the first column.
+    backend = AutogradBackend(lambda _: values, X, inputs, outputs, inputs, create_graph=True)
 
     def column(*axes):
         return torch.stack([backend.derivative(o, tuple(inputs[a] for a in axes))
