@@ -6,6 +6,7 @@ transforms; so do a PINN's loss and its parameter gradient. Requests a jet canno
 derivatives, derivatives of expressions, new requests) still give reverse mode's numbers.
 """
 import itertools
+import math
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from torch import nn
 
 import physolve as ps
 from physolve.config import ConfigError, build, validate
-from physolve.geometry import Interval, Rectangle, TimeInterval
+from physolve.geometry import Disk, Interval, Rectangle, TimeInterval
 from physolve.pde.autograd import AutogradBackend
 from physolve.pde.fields import Fields
 from physolve.pde.library import problems
@@ -167,6 +168,58 @@ def test_first_partials_of_a_hard_transform_on_a_soft_condition_train_like_rever
     assert results["taylor"].keys() == results["autograd"].keys() == {"pde", "neumann"}
     for k, v in results["autograd"].items():
         assert abs(results["taylor"][k] - v) <= 1e-10 * v
+
+
+def _condition_mixes():
+    """Problems mixing soft and hard conditions, systems, unknowns and embeddings: each trains
+    the same on both paths."""
+    square = Rectangle((0.0, 0.0), (1.0, 1.0))
+    obs = torch.linspace(0.1, 0.9, 20, dtype=torch.float64)
+    return {
+        "robin beside hard dirichlet": (ps.Problem(
+            square, lambda f: f.u.xx + f.u.yy - 1, inputs="x y", outputs="u",
+            conditions=[ps.Dirichlet(0.0, on="x", hard=True),
+                        ps.Robin(1.0, 2.0, 0.5, on="y")]), {}),
+        "periodic, hard and derivative initial": (ps.Problem(
+            Interval(0.0, 2 * math.pi) * TimeInterval(0.0, 1.0), lambda f: f.u.tt - f.u.xx,
+            inputs="x t", outputs="u",
+            conditions=[ps.Periodic(on="x", derivatives=1),
+                        ps.Initial(lambda x: torch.sin(x), hard=True),
+                        ps.Initial(0.0, derivative=1)]), {}),
+        "system, hard on one output": (ps.Problem(
+            square, lambda f: [f.u.xx + f.v, f.v.yy - f.u * f.v.x], inputs="x y",
+            outputs="u v", conditions=[ps.Dirichlet(1.0, output="u", hard=True),
+                                       ps.Neumann(0.0, output="v")]), {}),
+        "inverse with an unknown": (ps.Problem(
+            square, lambda f, k: k * (f.u.xx + f.u.yy) + 1, inputs="x y", outputs="u",
+            conditions=[ps.Dirichlet(0.0),
+                        ps.Observation(torch.stack([obs, obs.flip(0)], 1), torch.zeros(20))],
+            unknowns={"k": ps.Unknown(0.5)}), {}),
+        "hard disk, fourier features": (ps.Problem(
+            Disk((0.0, 0.0), 1.0), lambda f: f.u.xx + f.u.yy + f.u.xy, inputs="x y",
+            outputs="u", conditions=[ps.Dirichlet(lambda x, y: x * y, hard=True)]),
+            {"fourier_features": 4}),
+    }
+
+
+@pytest.mark.parametrize("name", list(_condition_mixes()))
+def test_condition_mixes_train_the_same_on_both_paths(name):
+    problem, options = _condition_mixes()[name]
+    results = {}
+    for mode in ("taylor", "autograd"):
+        solver = ps.PINN(width=8, depth=2, n_interior=64, n_boundary=16, n_initial=16,
+                         derivatives=mode, **options)
+        solver.setup(problem, dtype=torch.float64, seed=1)
+        assert solver.derivative_path == mode
+        opt = torch.optim.Adam(solver.parameters(), lr=1e-2)
+        for _ in range(3):
+            opt.zero_grad()
+            total, terms = solver.loss()
+            total.backward()
+            opt.step()
+        results[mode] = {k: float(v.detach()) for k, v in terms.items()}
+    for k, v in results["autograd"].items():
+        assert abs(results["taylor"][k] - v) <= 1e-12 * max(abs(v), 1e-300), k
 
 
 def _one_term(solver, fn):
