@@ -144,6 +144,17 @@ def test_loss_and_parameter_gradient_equal_between_taylor_and_autograd():
         assert float((a - b).abs().max()) <= 1e-10
 
 
+def _terms_after_adam(solver, steps: int = 3) -> dict[str, float]:
+    """The loss terms of the last of `steps` Adam steps (lr 1e-2)."""
+    opt = torch.optim.Adam(solver.parameters(), lr=1e-2)
+    for _ in range(steps):
+        opt.zero_grad()
+        total, terms = solver.loss()
+        total.backward()
+        opt.step()
+    return {k: float(v.detach()) for k, v in terms.items()}
+
+
 def test_first_partials_of_a_hard_transform_on_a_soft_condition_train_like_reverse_mode():
     # A soft Neumann condition asks for first partials only at points where a hard Dirichlet
     # transform acts: the transform's two columns (A, phi) share one graph, which the first
@@ -158,13 +169,7 @@ def test_first_partials_of_a_hard_transform_on_a_soft_condition_train_like_rever
     results = {}
     for mode in ("taylor", "autograd"):
         solver = _solver(problem, mode, activation="tanh")
-        opt = torch.optim.Adam(solver.parameters(), lr=1e-2)
-        for _ in range(3):
-            opt.zero_grad()
-            total, terms = solver.loss()
-            total.backward()
-            opt.step()
-        results[mode] = {k: float(v.detach()) for k, v in terms.items()}
+        results[mode] = _terms_after_adam(solver)
     assert results["taylor"].keys() == results["autograd"].keys() == {"pde", "neumann"}
     for k, v in results["autograd"].items():
         assert abs(results["taylor"][k] - v) <= 1e-10 * v
@@ -211,13 +216,7 @@ def test_condition_mixes_train_the_same_on_both_paths(name):
                          derivatives=mode, **options)
         solver.setup(problem, dtype=torch.float64, seed=1)
         assert solver.derivative_path == mode
-        opt = torch.optim.Adam(solver.parameters(), lr=1e-2)
-        for _ in range(3):
-            opt.zero_grad()
-            total, terms = solver.loss()
-            total.backward()
-            opt.step()
-        results[mode] = {k: float(v.detach()) for k, v in terms.items()}
+        results[mode] = _terms_after_adam(solver)
     for k, v in results["autograd"].items():
         assert abs(results["taylor"][k] - v) <= 1e-12 * max(abs(v), 1e-300), k
 
