@@ -1,5 +1,13 @@
 """Time per training step of the derivative paths, and against DeepXDE.
 
+Cases (`--cases`): burgers and kovasznay (steady Navier-Stokes, outputs u, v, p: second
+derivatives of u and v, first of p) against DeepXDE, helmholtz and allen_cahn (jaxpi's
+4 x 256, 4096-point step; on CUDA by default) for physolve's two paths, engines (the residual
+alone). Each table also gives the matrix-product FLOPs of a step and the fraction of the
+machine's measured matrix-product rate they run at. `--device cuda` times on a GPU (wall
+time after synchronising; DeepXDE rows are CPU-only here) and reports torch's peak of
+allocated bytes.
+
 Burgers 1D (u_t + u u_x = nu u_xx, nu = 0.01 / pi), a 3 x 20 tanh network, 2540 interior +
 80 boundary + 160 initial points, soft conditions, Adam (lr 1e-3): the set-up of DeepXDE's
 Burgers example. Rows:
@@ -56,6 +64,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 NU = 0.01 / math.pi
 WIDTH, DEPTH = 20, 3
 N_INTERIOR, N_BOUNDARY, N_INITIAL = 2540, 80, 160
+RE, KOV_INTERIOR, KOV_BOUNDARY = 20.0, 2601, 400
 
 
 # --- runners: each returns a function that does n steps --------------------------------------
@@ -74,31 +83,48 @@ def adam_steps(solver):
     return steps
 
 
-def physolve_burgers(dtype: torch.dtype, derivatives: str, compile: bool = False):
+def physolve_pinn(problem, dtype, derivatives, compile=False, device="cpu", **sizes):
+    """Adam steps of physolve's PINN on `problem` (a Problem)."""
     import physolve as ps
+
+    solver = ps.PINN(derivatives=derivatives, compile=compile, **sizes)
+    solver.setup(problem, dtype=dtype, device=device, seed=0)
+    return adam_steps(solver)
+
+
+def physolve_burgers(dtype: torch.dtype, derivatives: str, compile: bool = False,
+                     device: str = "cpu"):
     from physolve.pde.library import problems
 
-    solver = ps.PINN(width=WIDTH, depth=DEPTH, n_interior=N_INTERIOR, n_boundary=N_BOUNDARY,
-                     n_initial=N_INITIAL, derivatives=derivatives, compile=compile)
-    solver.setup(problems.get("burgers")(nu=NU), dtype=dtype, seed=0)
-    return adam_steps(solver)
+    return physolve_pinn(problems.get("burgers")(nu=NU), dtype, derivatives, compile, device,
+                         width=WIDTH, depth=DEPTH, n_interior=N_INTERIOR,
+                         n_boundary=N_BOUNDARY, n_initial=N_INITIAL)
 
 
-def physolve_helmholtz(dtype: torch.dtype, derivatives: str):
-    import physolve as ps
-    from physolve.geometry import Rectangle
+def physolve_kovasznay(dtype: torch.dtype, derivatives: str, compile: bool = False,
+                       device: str = "cpu"):
+    """Kovasznay flow (Re = 20, outputs u, v, p): DeepXDE's example set-up, 4 x 50 tanh,
+    2601 interior points, 400 points each for the u and v conditions, 114 for p on x = 1."""
+    from physolve.pde.library import problems
 
-    def residual(f):
-        u = f.u
-        source = (1 - 17 * math.pi ** 2) * torch.sin(math.pi * f.x) * torch.sin(4 * math.pi * f.y)
-        return u.xx + u.yy + u - source
+    return physolve_pinn(problems.get("kovasznay")(re=RE, n_pressure=114), dtype,
+                         derivatives, compile, device, width=50, depth=4,
+                         n_interior=KOV_INTERIOR, n_boundary=KOV_BOUNDARY)
 
-    problem = ps.Problem(Rectangle((-1.0, -1.0), (1.0, 1.0)), residual, inputs="x y",
-                         outputs="u", conditions=[ps.Dirichlet(0.0)])
-    solver = ps.PINN(width=50, depth=4, n_interior=10000, n_boundary=400,
-                     derivatives=derivatives)
-    solver.setup(problem, dtype=dtype, seed=0)
-    return adam_steps(solver)
+
+def physolve_allen_cahn(dtype: torch.dtype, derivatives: str, device: str = "cpu"):
+    """Allen-Cahn (D = 1e-4), jaxpi's step size: 4 x 256 tanh, 4096 interior points."""
+    from physolve.pde.library import problems
+
+    return physolve_pinn(problems.get("allen_cahn")(), dtype, derivatives, False, device,
+                         width=256, depth=4, n_interior=4096, n_boundary=256, n_initial=256)
+
+
+def physolve_helmholtz(dtype: torch.dtype, derivatives: str, device: str = "cpu"):
+    from physolve.pde.library import problems
+
+    return physolve_pinn(problems.get("helmholtz2d")(), dtype, derivatives, False, device,
+                         width=50, depth=4, n_interior=10000, n_boundary=400)
 
 
 def deepxde_burgers(dtype: torch.dtype):
@@ -126,6 +152,55 @@ def deepxde_burgers(dtype: torch.dtype):
                             num_boundary=N_BOUNDARY, num_initial=N_INITIAL)
     net = dde.nn.FNN([2] + [WIDTH] * DEPTH + [1], "tanh", "Glorot normal")
     model = dde.Model(data, net)
+    model.compile("adam", lr=1e-3, verbose=0)
+
+    def steps(n: int):
+        model.train(iterations=n, display_every=n, verbose=0)
+        return float(sum(model.train_state.loss_train))
+
+    return steps
+
+
+def deepxde_kovasznay(dtype: torch.dtype):
+    """DeepXDE's own Kovasznay set-up (Re = 20, 4 x 50 tanh, 2601 + 400 points, velocity on
+    the whole boundary, pressure on the outflow face x = 1); None without DeepXDE."""
+    os.environ.setdefault("DDE_BACKEND", "pytorch")
+    try:
+        import deepxde as dde
+    except ImportError:
+        return None
+    import numpy as np
+
+    dde.config.set_default_float("float64" if dtype == torch.float64 else "float32")
+    lam = RE / 2 - math.sqrt(RE ** 2 / 4 + 4 * math.pi ** 2)
+
+    def pde(x, y):
+        u, v = y[:, 0:1], y[:, 1:2]
+        g = dde.grad
+        u_x, u_y = g.jacobian(y, x, i=0, j=0), g.jacobian(y, x, i=0, j=1)
+        v_x, v_y = g.jacobian(y, x, i=1, j=0), g.jacobian(y, x, i=1, j=1)
+        p_x, p_y = g.jacobian(y, x, i=2, j=0), g.jacobian(y, x, i=2, j=1)
+        u_xx, u_yy = g.hessian(y, x, component=0, i=0, j=0), g.hessian(y, x, component=0, i=1, j=1)
+        v_xx, v_yy = g.hessian(y, x, component=1, i=0, j=0), g.hessian(y, x, component=1, i=1, j=1)
+        return [u * u_x + v * u_y + p_x - (u_xx + u_yy) / RE,
+                u * v_x + v * v_y + p_y - (v_xx + v_yy) / RE, u_x + v_y]
+
+    def u_fn(x):
+        return 1 - np.exp(lam * x[:, 0:1]) * np.cos(2 * np.pi * x[:, 1:2])
+
+    def v_fn(x):
+        return lam / (2 * np.pi) * np.exp(lam * x[:, 0:1]) * np.sin(2 * np.pi * x[:, 1:2])
+
+    def p_fn(x):
+        return (1 - np.exp(2 * lam * x[:, 0:1])) / 2
+
+    geom = dde.geometry.Rectangle([-0.5, -0.5], [1, 1.5])
+    bcs = [dde.icbc.DirichletBC(geom, u_fn, lambda x, on: on, component=0),
+           dde.icbc.DirichletBC(geom, v_fn, lambda x, on: on, component=1),
+           dde.icbc.DirichletBC(geom, p_fn, lambda x, on: on and np.isclose(x[0], 1),
+                                component=2)]
+    data = dde.data.PDE(geom, pde, bcs, num_domain=KOV_INTERIOR, num_boundary=KOV_BOUNDARY)
+    model = dde.Model(data, dde.nn.FNN([2] + [50] * 4 + [3], "tanh", "Glorot normal"))
     model.compile("adam", lr=1e-3, verbose=0)
 
     def steps(n: int):
@@ -203,19 +278,66 @@ def engine_burgers(dtype: torch.dtype, engine: str):
     return steps
 
 
-# Burgers runners by row name, built in this order (physolve before DeepXDE's import).
-PEERS = {
-    "physolve (taylor, default)": lambda dtype: physolve_burgers(dtype, "auto"),
-    "physolve (taylor + compile)": lambda dtype: physolve_burgers(dtype, "auto", compile=True),
-    "physolve (autograd)": lambda dtype: physolve_burgers(dtype, "autograd"),
-    "DeepXDE 1.15": deepxde_burgers,
+# The cases: runners by row name, built in this order (physolve before DeepXDE's import);
+# `steps` names the option giving a block's length; `reference` is the row the others are
+# divided by (the first row when DeepXDE is absent).
+DEEPXDE = "DeepXDE 1.15"
+CASES = {
+    "burgers": {
+        "title": f"Burgers, 3 x {WIDTH} tanh, {N_INTERIOR} + {N_BOUNDARY} + {N_INITIAL} points, "
+                 "full loss (PDE + conditions) and Adam step",
+        "steps": "steps", "reference": DEEPXDE, "runners": {
+            "physolve (taylor, default)": lambda dt, dev: physolve_burgers(dt, "auto", device=dev),
+            "physolve (taylor + compile)": lambda dt, dev: physolve_burgers(dt, "auto", True, dev),
+            "physolve (autograd)": lambda dt, dev: physolve_burgers(dt, "autograd", device=dev),
+            DEEPXDE: lambda dt, dev: deepxde_burgers(dt)}},
+    "kovasznay": {
+        "title": f"Kovasznay flow (u, v, p; Re = {RE:g}), 4 x 50 tanh, {KOV_INTERIOR} + "
+                 f"2 x {KOV_BOUNDARY} + 114 points, full loss and Adam step",
+        "steps": "steps", "reference": DEEPXDE, "runners": {
+            "physolve (taylor, default)": lambda dt, dev: physolve_kovasznay(dt, "auto", device=dev),
+            "physolve (taylor + compile)": lambda dt, dev: physolve_kovasznay(dt, "auto", True, dev),
+            "physolve (autograd)": lambda dt, dev: physolve_kovasznay(dt, "autograd", device=dev),
+            DEEPXDE: lambda dt, dev: deepxde_kovasznay(dt)}},
+    "helmholtz": {
+        "title": "Helmholtz (1, 4), 4 x 50 tanh, 10000 + 400 points",
+        "steps": "large_steps", "reference": "physolve (autograd)", "runners": {
+            "physolve (taylor, default)": lambda dt, dev: physolve_helmholtz(dt, "auto", dev),
+            "physolve (autograd)": lambda dt, dev: physolve_helmholtz(dt, "autograd", dev)}},
+    "allen_cahn": {
+        "title": "Allen-Cahn (D = 1e-4), 4 x 256 tanh, 4096 + 256 + 256 points",
+        "steps": "large_steps", "reference": "physolve (autograd)", "runners": {
+            "physolve (taylor, default)": lambda dt, dev: physolve_allen_cahn(dt, "auto", dev),
+            "physolve (autograd)": lambda dt, dev: physolve_allen_cahn(dt, "autograd", dev)}},
+    "engines": {
+        "title": "Burgers PDE residual only, by derivative engine",
+        "steps": "steps", "reference": "autograd", "runners": {
+            name: (lambda dt, dev, name=name: engine_burgers(dt, name))
+            for name in ("jet", "autograd", "torch.func jvp", "torch.func vmap+jvp")}},
 }
+# Cases run on CPU by default; allen_cahn is jaxpi's GPU step size (minutes per block on CPU).
+DEFAULT_CASES = {"cpu": ["burgers", "kovasznay", "helmholtz", "engines"],
+                 "cuda": ["burgers", "kovasznay", "helmholtz", "allen_cahn"]}
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 # --- measurement --------------------------------------------------------------------------
-def interleaved(runners: dict, blocks: int, steps: int, warmup: dict | None = None
-                ) -> dict[str, list[float]]:
+class Clock:
+    """Process CPU time on the CPU; on CUDA, wall time after synchronising the device (the
+    host's CPU time would not see the kernels)."""
+
+    def __init__(self, device: str):
+        self.cuda = device.startswith("cuda")
+
+    def __call__(self) -> float:
+        if self.cuda:
+            torch.cuda.synchronize()
+            return time.perf_counter()
+        return time.process_time()
+
+
+def interleaved(runners: dict, blocks: int, steps: int, clock: Clock,
+                warmup: dict | None = None) -> dict[str, list[float]]:
     """ms per step of every block, runner by runner, the runners taking turns; the wall
     seconds of each runner's first 5 steps go into `warmup`."""
     for name, run in runners.items():
@@ -226,44 +348,102 @@ def interleaved(runners: dict, blocks: int, steps: int, warmup: dict | None = No
     times = {name: [] for name in runners}
     for _ in range(blocks):
         for name, run in runners.items():
-            start = time.process_time()
+            start = clock()
             run(steps)
-            times[name].append((time.process_time() - start) / steps * 1e3)
+            times[name].append((clock() - start) / steps * 1e3)
     return times
+
+
+def matmul_flops(run, steps: int) -> float:
+    """Floating-point operations of matrix products (mm, addmm, bmm: 2 m k n each) per step,
+    forward and backward passes; elementwise work is not counted. Counted by a dispatch mode
+    of its own: torch's FlopCounterMode hooks modules in a way that breaks DeepXDE's
+    autograd.grad calls on leaf inputs."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    aten = torch.ops.aten
+
+    class Counter(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            packet = func.overloadpacket
+            if packet in (aten.mm, aten.addmm, aten.bmm):
+                a, b = (args[0], args[1]) if packet is not aten.addmm else (args[1], args[2])
+                Counter.total += 2 * a.numel() * b.shape[-1]
+            return func(*args, **(kwargs or {}))
+
+    with Counter():
+        run(steps)
+    return Counter.total / steps
+
+
+def gemm_throughput(dtype: torch.dtype, device: str, n: int = 1024, repeats: int = 5) -> float:
+    """The machine's matrix-product rate (FLOP/s): best of `repeats` n x n products."""
+    clock = Clock(device)
+    a = torch.randn(n, n, dtype=dtype, device=device)
+    b = torch.randn(n, n, dtype=dtype, device=device)
+    a @ b
+    best = math.inf
+    for _ in range(repeats):
+        start = clock()
+        a @ b
+        best = min(best, clock() - start)
+    return 2 * n ** 3 / best
 
 
 def maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def memory_child(dtype_name: str, runner: str, steps: int) -> float | None:
-    """MiB the resident high-water mark grows by over `steps` steps of one runner."""
+def memory_child(dtype_name: str, case: str, runner: str, steps: int, device: str
+                 ) -> float | None:
+    """MiB of peak memory over `steps` steps of one runner: on the CPU the growth of the
+    resident high-water mark, on CUDA torch's peak of allocated bytes."""
     torch.set_num_threads(1)
-    run = PEERS[runner](DTYPES[dtype_name])
+    run = CASES[case]["runners"][runner](DTYPES[dtype_name], device)
     if run is None:
         return None
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+        run(steps)
+        return torch.cuda.max_memory_allocated() / 2 ** 20
     before = maxrss_mib()
     run(steps)
     return maxrss_mib() - before
 
 
-def child(dtype_name: str, blocks: int, steps: int, helmholtz_steps: int) -> dict:
+def child(dtype_name: str, cases: list[str], blocks: int, steps: dict, device: str,
+          flop_steps: int) -> dict:
     torch.set_num_threads(1)
     dtype = DTYPES[dtype_name]
-    # physolve is built before DeepXDE is imported (its import changes torch's defaults)
-    peers = {name: make(dtype) for name, make in PEERS.items() if name != "DeepXDE 1.15"}
-    helmholtz = {"physolve (taylor, default)": physolve_helmholtz(dtype, "auto"),
-                 "physolve (autograd)": physolve_helmholtz(dtype, "autograd")}
-    engines = {name: engine_burgers(dtype, name)
-               for name in ("jet", "autograd", "torch.func jvp", "torch.func vmap+jvp")}
-    dde = deepxde_burgers(dtype)
-    if dde is not None:
-        peers["DeepXDE 1.15"] = dde
-    warmup = {}
-    return {"dtype": dtype_name, "deepxde": dde is not None,
-            "peers": interleaved(peers, blocks, steps, warmup), "warmup": warmup,
-            "helmholtz": interleaved(helmholtz, blocks, helmholtz_steps),
-            "engines": interleaved(engines, blocks, steps)}
+    clock = Clock(device)
+    built = {}
+    # physolve's runners of every case are built before DeepXDE is imported (its import
+    # changes torch's defaults)
+    for case in cases:
+        built[case] = {name: make(dtype, device) for name, make in CASES[case]["runners"].items()
+                       if name != DEEPXDE}
+    for case in cases:
+        if DEEPXDE in CASES[case]["runners"] and device == "cpu":
+            run = CASES[case]["runners"][DEEPXDE](dtype, device)
+            if run is not None:
+                built[case][DEEPXDE] = run
+    out = {"dtype": dtype_name, "device": device, "cases": {},
+           "gemm_flops_per_s": gemm_throughput(dtype, device)}
+    for case in cases:
+        runners = built[case]
+        warmup = {}
+        n = steps[CASES[case]["steps"]]
+        times = interleaved(runners, blocks, n, clock, warmup)
+        flops = {}
+        if flop_steps and case != "engines":
+            for name, run in runners.items():
+                if "compile" not in name:  # compiled kernels are not seen by the counter
+                    flops[name] = matmul_flops(run, flop_steps)
+        out["cases"][case] = {"times": times, "warmup": warmup, "flops": flops,
+                              "deepxde": DEEPXDE in runners}
+    return out
 
 
 def table(rows: dict[str, list[float]], reference: str,
@@ -282,32 +462,49 @@ def table(rows: dict[str, list[float]], reference: str,
     return lines
 
 
-def report(results: list[dict], blocks: int, steps: int) -> str:
+def report(results: list[dict], blocks: int, steps: dict) -> str:
+    device = results[0]["device"] if results else "cpu"
+    clock = ("wall time after synchronising the device" if device.startswith("cuda")
+             else "process CPU time")
     lines = ["# Derivative engine: time per step", "",
-             f"Burgers: 3 x {WIDTH} tanh, {N_INTERIOR} + {N_BOUNDARY} + {N_INITIAL} points, "
-             f"soft conditions, Adam; {blocks} interleaved blocks of {steps} steps per runner "
-             "(Helmholtz: of `--helmholtz-steps`), one thread, process CPU time, median "
-             "block. Written by "
-             "`benchmarks/derivative_engine.py`.", "",
-             "Burgers tables: `first 5 steps` is wall time, for the compiled runner its cold "
-             "compile included; `peak RSS growth` is the growth of the resident-set high-water "
-             "mark over training in a process per runner (not tensor bytes alone; for the "
-             "compiled runner it includes the compiler's memory). See the script's docstring.",
-             ""]
+             f"Device {device}; {blocks} interleaved blocks per runner of {steps['steps']} "
+             f"steps (Helmholtz and Allen-Cahn: {steps['large_steps']}), one thread, "
+             f"{clock}, median block. Written by `benchmarks/derivative_engine.py`.", "",
+             "`first 5 steps` is wall time, for the compiled runner its cold compile included. "
+             "`GFLOP / step` counts the matrix products of a step's forward and backward passes "
+             "(mm, addmm and bmm, 2 m k n each; elementwise work is not counted, and the compiled "
+             "runner does the Taylor path's products); `of peak` divides the rate they are done "
+             "at by the machine's measured n = 1024 matrix-product rate. `peak memory`: on the "
+             "CPU the growth of the resident-set high-water mark over training in a process per "
+             "runner (not tensor bytes alone; for the compiled runner it includes the "
+             "compiler's memory); on CUDA torch's peak of allocated bytes. See the script's "
+             "docstring.", ""]
     for r in results:
-        ref = "DeepXDE 1.15" if r["deepxde"] else "physolve (autograd)"
-        lines += [f"## {r['dtype']}: Burgers, full loss (PDE + conditions) and Adam step", ""]
-        extra = {"first 5 steps (s, wall)": {k: f"{v:.1f}" for k, v in r["warmup"].items()}}
-        if r.get("memory"):
-            extra[f"peak RSS growth (MiB, {r['memory_steps']} steps)"] = {
-                k: f"{v:.1f}" for k, v in r["memory"].items() if v is not None}
-        lines += table(r["peers"], ref, extra) + [""]
-        if not r["deepxde"]:
-            lines += ["DeepXDE is not installed here; physolve rows only.", ""]
-        lines += [f"## {r['dtype']}: Helmholtz (1, 4), 4 x 50 tanh, 10000 + 400 points", ""]
-        lines += table(r["helmholtz"], "physolve (autograd)") + [""]
-        lines += [f"## {r['dtype']}: Burgers PDE residual only, by derivative engine", ""]
-        lines += table(r["engines"], "autograd") + [""]
+        peak = r["gemm_flops_per_s"]
+        lines += [f"## {r['dtype']}", "", f"Measured matrix-product rate: {peak / 1e9:.1f} "
+                  "GFLOP/s (one thread).", ""]
+        for case, c in r["cases"].items():
+            ref = CASES[case]["reference"]
+            if ref not in c["times"]:
+                ref = next(iter(c["times"]))
+            med = {k: statistics.median(v) for k, v in c["times"].items()}
+            flops = dict(c["flops"])
+            for name in c["times"]:
+                if "compile" in name and "physolve (taylor, default)" in flops:
+                    flops[name] = flops["physolve (taylor, default)"]
+            extra = {"first 5 steps (s, wall)": {k: f"{v:.1f}" for k, v in c["warmup"].items()}}
+            if flops:
+                extra["GFLOP / step"] = {k: f"{v / 1e9:.3f}" for k, v in flops.items()}
+                extra["of peak"] = {k: f"{v / (med[k] * 1e-3) / peak:.1%}"
+                                    for k, v in flops.items()}
+            if c.get("memory"):
+                extra[f"peak memory (MiB, {r['memory_steps']} steps)"] = {
+                    k: f"{v:.1f}" for k, v in c["memory"].items() if v is not None}
+            lines += [f"### {CASES[case]['title']}", ""]
+            lines += table(c["times"], ref, extra) + [""]
+            if DEEPXDE in CASES[case]["runners"] and not c["deepxde"]:
+                lines += ["DeepXDE is not installed here (or not run on this device); physolve "
+                          "rows only.", ""]
     lines += ["jet-for-pytorch was not measured: it needs Python >= 3.12 (this environment "
               "has 3.11), so the package index offers no installable version.", ""]
     return "\n".join(lines)
@@ -316,42 +513,63 @@ def report(results: list[dict], blocks: int, steps: int) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=None,
+                        help="default: " + "; ".join(f"{d}: {' '.join(c)}"
+                                                     for d, c in DEFAULT_CASES.items()))
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (cuda:N)")
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--helmholtz-steps", type=int, default=20)
+    parser.add_argument("--helmholtz-steps", "--large-steps", dest="large_steps", type=int,
+                        default=20, help="steps per block of the large cases")
+    parser.add_argument("--flop-steps", type=int, default=5,
+                        help="steps counted for the FLOP column (0: not counted)")
     parser.add_argument("--memory-steps", type=int, default=50,
                         help="steps per runner for the peak memory (0: not measured)")
+    parser.add_argument("--out", default=str(RESULTS / "engine.md"))
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--memory-of", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-of", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available here")
+    if args.device != "cpu" and not args.device.startswith("cuda"):
+        parser.error(f"--device must be cpu or cuda[:N], got {args.device!r}")
+    cases = args.cases or DEFAULT_CASES["cuda" if args.device.startswith("cuda") else "cpu"]
+    steps = {"steps": args.steps, "large_steps": args.large_steps}
     if args.child and args.memory_of:
-        print(json.dumps(memory_child(args.child, args.memory_of, args.memory_steps)))
+        print(json.dumps(memory_child(args.child, *args.memory_of, args.memory_steps,
+                                      args.device)))
         return
     if args.child:
-        print(json.dumps(child(args.child, args.blocks, args.steps, args.helmholtz_steps)))
+        print(json.dumps(child(args.child, cases, args.blocks, steps, args.device,
+                               args.flop_steps)))
         return
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DDE_BACKEND": "pytorch",
            "TORCHINDUCTOR_FORCE_DISABLE_CACHES": "1"}
+    common = ["--device", args.device, "--blocks", str(args.blocks), "--steps",
+              str(args.steps), "--large-steps", str(args.large_steps), "--flop-steps",
+              str(args.flop_steps), "--memory-steps", str(args.memory_steps), "--cases", *cases]
     results = []
     for name in args.dtypes:
-        out = subprocess.run([sys.executable, __file__, "--child", name, "--blocks",
-                              str(args.blocks), "--steps", str(args.steps),
-                              "--helmholtz-steps", str(args.helmholtz_steps)],
+        out = subprocess.run([sys.executable, __file__, "--child", name, *common],
                              env=env, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
         if args.memory_steps:
             results[-1]["memory_steps"] = args.memory_steps
-            results[-1]["memory"] = {
-                runner: json.loads(subprocess.run(
-                    [sys.executable, __file__, "--child", name, "--memory-of", runner,
-                     "--memory-steps", str(args.memory_steps)], env=env, check=True,
-                    capture_output=True, text=True).stdout.strip().splitlines()[-1])
-                for runner in PEERS}
+            for case in cases:
+                if DEEPXDE not in CASES[case]["runners"]:
+                    continue  # memory is compared with the peer only
+                results[-1]["cases"][case]["memory"] = {
+                    runner: json.loads(subprocess.run(
+                        [sys.executable, __file__, "--child", name, "--memory-of", case, runner,
+                         *common], env=env, check=True, capture_output=True,
+                        text=True).stdout.strip().splitlines()[-1])
+                    for runner in CASES[case]["runners"]}
         print(json.dumps(results[-1]))
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "engine.json").write_text(json.dumps(results, indent=1) + "\n")
-    (RESULTS / "engine.md").write_text(report(results, args.blocks, args.steps))
-    print(report(results, args.blocks, args.steps))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    out.write_text(report(results, args.blocks, steps))
+    print(report(results, args.blocks, steps))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ per kind of physics registers its problems on import, whichever solver family fi
 any family takes any problem it can (a PINN, the GP solver and a grid solver share `poisson1d_sin`).
 """
 from . import (allen_cahn, burgers, convection, darcy, diffusion, helmholtz,  # noqa: F401
-               klein_gordon, poisson)  # (register their problems)
+               klein_gordon, navier_stokes, poisson)  # (register their problems)
 from .registry import mesh_file, pinnacle_file, problems
 
 __all__ = ["mesh_file", "pinnacle_file", "problems"]

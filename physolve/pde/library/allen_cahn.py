@@ -34,3 +34,22 @@ def allen_cahn1d(a: float = 6.0, k: float = 100.0, hard: bool = False) -> Proble
 
     return dirichlet_problem(Interval(0, TWO_PI), residual, exact, "x", RES_1D,
                              "allen_cahn1d", hard)
+
+
+@problems.register("allen_cahn")
+def allen_cahn(d: float = 1e-4, gamma: float = 5.0) -> Problem:
+    """u_t = d u_xx + gamma (u - u^3) on [-1, 1] x [0, 1], periodic in x (value and slope),
+    u(x, 0) = x^2 cos(pi x): the Allen-Cahn case of Wang, Sankaran and Perdikaris' causal
+    training and of jaxpi. No reference solution is attached yet (the interface forms sharp
+    layers; an exact solution is not known)."""
+    from ...geometry import Interval, TimeInterval
+    from ..conditions import Initial, Periodic
+
+    def residual(f):
+        u = f.u
+        return u.t - d * u.xx - gamma * (u - u ** 3)
+
+    return Problem(Interval(-1, 1) * TimeInterval(0, 1), residual, inputs="x t", outputs="u",
+                   conditions=[Initial(lambda x: x ** 2 * torch.cos(torch.pi * x)),
+                               Periodic("x", derivatives=1)],
+                   name="allen_cahn")
