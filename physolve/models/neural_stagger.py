@@ -216,3 +216,58 @@ class NeuralStagger:
 
     def load_state_dict(self, state: dict) -> None:
         self.net.load_state_dict(state["net"])
+
+
+# --------------------------------------------------------------------------------- output
+def write_rollout_vtk(folder, ns: NavierStokes2D, frames: torch.Tensor, dt: float,
+                      reference: torch.Tensor | None = None, name: str = "rollout"):
+    """A ParaView time series: <folder>/<name>.pvd over one VTU per frame with point arrays
+    vorticity, velocity (3-vector, z = 0) and, given a reference, vorticity_reference."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..io.meshing import box_mesh
+    from ..io.vtk import write_pvd, write_vtu
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    h = ns.length / ns.n
+    mesh = box_mesh(np.zeros(2), np.full(2, ns.length - h), ns.n)
+    files = []
+    for k, w in enumerate(frames):
+        w = w.to(ns.dtype).to(ns.device)
+        u, v = ns.velocity(w)
+        arrays = {"vorticity": w.cpu().numpy().ravel(),
+                  "velocity": np.stack([u.cpu().numpy().ravel(), v.cpu().numpy().ravel(),
+                                        np.zeros(w.numel())], 1)}
+        if reference is not None:
+            arrays["vorticity_reference"] = reference[k].cpu().numpy().ravel()
+        files.append((k * dt, write_vtu(folder / f"{name}_{k:04d}.vtu", mesh, arrays)))
+    return write_pvd(folder / f"{name}.pvd", files)
+
+
+def plot_strip(path, predictions: dict, reference: torch.Tensor, steps) -> None:
+    """PNG: one row per solver (reference first), one column per rollout step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = {"reference": reference, **predictions}
+    fig, axes = plt.subplots(len(rows), len(steps), figsize=(2.2 * len(steps), 2.2 * len(rows)),
+                             squeeze=False)
+    lim = float(reference[0].abs().max())
+    for r, (label, frames) in enumerate(rows.items()):
+        for c, k in enumerate(steps):
+            ax = axes[r][c]
+            ax.imshow(frames[k].cpu().numpy().T, origin="lower", cmap="RdBu_r", vmin=-lim,
+                      vmax=lim)
+            ax.set_xticks([]), ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"step {k}")
+            if c == 0:
+                ax.set_ylabel(label)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)

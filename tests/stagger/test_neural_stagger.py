@@ -62,3 +62,24 @@ def test_bad_factors_fail_early():
         NeuralStagger(n=16, factors=(3, 2, 1))
     with pytest.raises(ValueError, match="width"):
         NeuralStagger(n=16, width=0)
+
+
+def test_rollout_vtk_series_round_trips_and_strip_is_written(tmp_path):
+    import meshio
+
+    from physolve.models.neural_stagger import plot_strip, write_rollout_vtk
+
+    m = make()
+    w0 = m.ns.decaying_turbulence(seed=4, peak=2.0)
+    frames = m.ns.rollout(w0, 0.05, 2)
+    pvd = write_rollout_vtk(tmp_path, m.ns, frames, 0.05, reference=frames)
+    text = pvd.read_text()
+    assert text.count("<DataSet") == 3 and 'timestep="0.1"' in text
+    mesh = meshio.read(tmp_path / "rollout_0002.vtu")
+    assert mesh.points.shape == (256, 3)
+    assert abs(mesh.points[:, 0].max() - (2 * torch.pi - 2 * torch.pi / 16)) < 1e-12
+    assert torch.allclose(torch.from_numpy(mesh.point_data["vorticity"]), frames[2].ravel())
+    u, v = m.ns.velocity(frames[2])
+    assert torch.allclose(torch.from_numpy(mesh.point_data["velocity"][:, 1]), v.ravel())
+    plot_strip(tmp_path / "strip.png", {"model": m.rollout(w0, 2)}, frames, (0, 2))
+    assert (tmp_path / "strip.png").read_bytes()[:4] == b"\x89PNG"
