@@ -84,7 +84,7 @@ def main(argv=None):
     results = Results("neural_stagger", Path(__file__).parent / "results")
     results.set("rows", rows)
     results.set("environment", environment("process", 1))
-    results.set("command", command_line(__file__, argv))
+    results.set("command", command_line("benchmarks/neural_stagger.py", argv))
     results.set("budget_s", args.budget)
     lines = ["# NeuralStagger on 2D decaying turbulence (64 x 64, nu = 1e-3)", "",
              f"Learned step dt = {DT} (one fine step; NeuralStagger advances 2 per call), "
@@ -99,7 +99,7 @@ def main(argv=None):
         lines.append(f"| {k} | {r['err10']:.3g} | {r['err50']:.3g} | {r['step_s']:.2e} | "
                      f"{r.get('train_steps', '-')} | {r.get('params', '-')} |")
     lines += ["", f"speedup (full network / NeuralStagger, per rollout): {metrics['speedup']:.2f}x",
-              "", f"Command: `{command_line(__file__, argv)}`", ""]
+              "", f"Command: `{command_line("benchmarks/neural_stagger.py", argv)}`", ""]
     results.table.write_text("\n".join(lines))
     print("\n".join(lines))
 
