@@ -1,4 +1,5 @@
 """Classical reference solvers that produce ground truth inside the project (no downloads)."""
 from .darcy import darcy_matrix, solve_darcy
+from .navier_stokes2d import NavierStokes2D, relative_l2, spectral_resample
 
-__all__ = ["darcy_matrix", "solve_darcy"]
+__all__ = ["darcy_matrix", "solve_darcy", "NavierStokes2D", "relative_l2", "spectral_resample"]
