@@ -1,4 +1,5 @@
 """Classical reference solvers that produce ground truth inside the project (no downloads)."""
+from .burgers2d import random_burgers_fields, solve_burgers2d
 from .darcy import darcy_matrix, solve_darcy
 
-__all__ = ["darcy_matrix", "solve_darcy"]
+__all__ = ["darcy_matrix", "solve_darcy", "solve_burgers2d", "random_burgers_fields"]
