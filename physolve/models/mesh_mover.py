@@ -86,7 +86,8 @@ class MeshMover(nn.Module):
         xi = xi.detach().requires_grad_(True)
         phi = self.phi(u, xi)
         grad = torch.autograd.grad(phi.sum(), xi, create_graph=True)[0]
-        rows = [torch.autograd.grad(grad[..., k].sum(), xi, create_graph=create_graph)[0]
+        rows = [torch.autograd.grad(grad[..., k].sum(), xi, create_graph=create_graph,
+                                    retain_graph=True)[0]
                 for k in range(2)]
         hess = torch.stack(rows, dim=-2)
         return xi + grad, torch.eye(2, dtype=xi.dtype) + hess
