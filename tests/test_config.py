@@ -33,7 +33,7 @@ CASES = [  # key set, value, key path reported, text that must be in the message
     ("model.width", 2.5, "model.width", "expected an integer"),
     ("trainer.seed", 1.5, "trainer.seed", "expected an integer or null"),
     ("problem.k", True, "problem.k", "expected an integer"),
-    ("problem.name", "nope", "problem.name", "allowed: allen_cahn1d, burgers, convection"),
+    ("problem.name", "nope", "problem.name", "allowed: allen_cahn, allen_cahn1d, burgers, convection"),
     ("model.name", "torch.nn.Linear", "model.name",
      "unknown solver 'torch.nn.Linear'; allowed: gp_spectral, mgno, pig, pinn"),
     ("model._target_", "os.system", "model._target_", "unknown key"),
