@@ -168,4 +168,5 @@ def write_outputs(run: RunDir, problem, solver, history: list[dict], options) ->
                                 plot_error(problem, solver, run.plots / "error.png",
                                            options.resolution),
                                 plot_history(history, run.plots / "loss.png")) if p]
+    written += solver.write_outputs(run.root) if hasattr(solver, "write_outputs") else []
     return written

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from ..pde.solvers.navier_stokes2d import NavierStokes2D, relative_l2
-from .base import derived_seed
+from .base import Solver, derived_seed, fresh_seed, solvers
 
 
 class _GroupedResNet(nn.Module):
@@ -62,51 +62,21 @@ class _GroupedResNet(nn.Module):
         return self.proj(self.act(h))
 
 
-class NeuralStagger:
-    name = "neural_stagger"
+class StaggeredStepper(nn.Module):
+    """The learned step: fine (B, n, n) vorticity -> the next s_t fine states (s_t, B, n, n).
 
-    def __init__(self, n: int = 64, nu: float = 1e-3, dt: float = 0.05,
-                 factors: tuple[int, int, int] = (2, 2, 2), width: int = 16, depth: int = 2,
-                 scheme: str = "midpoint", forcing_amplitude: float = 0.0,
-                 forcing_wavenumber: int = 4, drag: float = 0.0, peak: float = 4.0,
-                 rms: float = 1.0, batch: int = 8, rollout_every: int = 50, lr: float = 2e-3):
-        factors = tuple(factors)
-        if len(factors) != 3 or not all(isinstance(f, int) and f >= 1 for f in factors):
-            raise ValueError(f"factors must be three integers >= 1 (s_x, s_y, s_t), got {factors!r}")
-        if n % factors[0] or n % factors[1]:
-            raise ValueError(f"factors s_x, s_y must divide n={n}, got {factors!r}")
-        for key, value in (("width", width), ("depth", depth), ("batch", batch),
-                           ("rollout_every", rollout_every)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
-        if not dt > 0:
-            raise ValueError(f"dt must be > 0, got {dt!r}")
-        self.n, self.nu, self.dt, self.factors = n, nu, dt, factors
-        self.width, self.depth, self.scheme = width, depth, scheme
-        self.flow = dict(forcing_amplitude=forcing_amplitude,
-                         forcing_wavenumber=forcing_wavenumber, drag=drag)
-        self.peak, self.rms, self.batch, self.rollout_every, self.lr = peak, rms, batch, \
-            rollout_every, lr
+    The K = s_x s_y sub-grid networks run as one grouped network at coarse resolution; each
+    reads all sub-grids of the current state (as channels) and writes its own sub-grid's
+    increments over 1..s_t fine steps. (1, 1, 1) is one network on the fine grid.
+    """
 
-    # ----------------------------------------------------------------------------- set-up
-    def setup(self, *, dtype: torch.dtype = torch.float32, device="cpu", seed: int = 0) -> None:
-        self.dtype, self.device, self.seed = dtype, torch.device(device), seed
-        self.ns = NavierStokes2D(self.n, self.nu, scheme=self.scheme, dtype=dtype,
-                                 device=self.device, **self.flow)
+    def __init__(self, n: int, dt: float, factors: tuple[int, int, int], width: int, depth: int,
+                 scale: float = 1.0):
+        super().__init__()
+        self.n, self.dt, self.factors, self.scale = n, dt, tuple(factors), scale
         sx, sy, st = self.factors
-        torch.manual_seed(derived_seed(seed, 1))
-        self.net = _GroupedResNet(sx * sy, sx * sy, st, self.width, self.depth).to(dtype).to(
-            self.device)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=self.lr)
-        self.pool = self.ns.decaying_turbulence(derived_seed(seed, 2), self.peak, self.rms,
-                                                batch=self.batch)
-        self.steps_done = 0
-        self.train_time_s = 0.0
+        self.net = _GroupedResNet(sx * sy, sx * sy, st, width, depth)
 
-    def parameters(self) -> list[nn.Parameter]:
-        return list(self.net.parameters())
-
-    # ----------------------------------------------------------------------------- decomposition
     def split(self, w: torch.Tensor) -> torch.Tensor:
         """(B, n, n) -> (B, s_x s_y, n/s_x, n/s_y): sub-grid (i, j) is channel i s_y + j."""
         sx, sy, _ = self.factors
@@ -121,20 +91,135 @@ class NeuralStagger:
         return parts.reshape(b, sx, sy, p, q).permute(0, 3, 1, 4, 2).reshape(b, p * sx, q * sy)
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
-        """(B, n, n) -> the next s_t fine states, (s_t, B, n, n)."""
         sx, sy, st = self.factors
         k = sx * sy
-        scale = self.rms
-        out = self.net(self.split(w) / scale)                       # (B, K * s_t, p, q)
+        out = self.net(self.split(w) / self.scale)                   # (B, K * s_t, p, q)
         b, _, p, q = out.shape
         out = out.reshape(b, k, st, p, q).transpose(1, 2)            # (B, s_t, K, p, q)
         inc = self.merge(out.reshape(b * st, k, p, q)).reshape(b, st, self.n, self.n)
-        # increments over j + 1 fine steps
-        return (w[:, None] + scale * self.dt * inc).transpose(0, 1)
+        return (w[:, None] + self.scale * self.dt * inc).transpose(0, 1)
 
-    # ----------------------------------------------------------------------------- loss / training
-    def loss_on(self, w0: torch.Tensor) -> torch.Tensor:
-        frames = self.forward(w0)
+    @torch.no_grad()
+    def rollout(self, w0: torch.Tensor, steps: int) -> torch.Tensor:
+        """Fine states at 0, dt, ..., steps dt (steps a multiple of s_t): (steps + 1, n, n)."""
+        st = self.factors[2]
+        if steps % st:
+            raise ValueError(f"steps must be a multiple of s_t={st}, got {steps!r}")
+        w, out = w0[None], [w0[None]]
+        for _ in range(steps // st):
+            frames = self(w)
+            out.extend(frames)
+            w = frames[-1]
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def time_per_step(self, w0: torch.Tensor, steps: int, repeat: int = 3) -> float:
+        """Process seconds per fine time step of a rollout, one thread, frames not kept."""
+        st = self.factors[2]
+        calls = max(1, steps // st)
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            best = math.inf
+            for _ in range(repeat):
+                w = w0[None]
+                start = time.process_time()
+                for _ in range(calls):
+                    w = self(w)[-1]
+                best = min(best, (time.process_time() - start) / (calls * st))
+        finally:
+            torch.set_num_threads(previous)
+        return best
+
+
+@solvers.register("neural_stagger")
+class NeuralStagger(Solver):
+    """NeuralStagger on a periodic 2D flow problem (`navier_stokes2d_periodic`).
+
+    Parameters
+    ----------
+    n : fine grid size (n x n); dt : fine time step (the learned solver advances s_t dt a call).
+    factors : (s_x, s_y, s_t); s_x and s_y must divide n.
+    width, depth : channels and residual blocks of each sub-grid network.
+    scheme : the discretisation whose residual is the loss ("midpoint" or "rk4").
+    batch : states per training step; rollout_every : every so many steps the pool is renewed:
+        half fresh random fields, half states the model's own rollout reaches from them.
+    baseline : also train one full-resolution network ((1, 1, 1), `baseline_width` channels)
+        on the same loss for the same steps, for rel_l2_full and speedup.
+    eval_steps : length of the evaluation rollout (metrics at 10 and eval_steps steps).
+    truth_substeps : RK4 steps per fine step of the classical ground truth.
+    """
+
+    name = "neural_stagger"
+
+    def __init__(self, n: int = 64, dt: float = 0.05, factors: tuple[int, int, int] = (2, 2, 2),
+                 width: int = 8, depth: int = 2, scheme: str = "midpoint", batch: int = 8,
+                 rollout_every: int = 50, baseline: bool = True, baseline_width: int = 16,
+                 eval_steps: int = 50, truth_substeps: int = 8):
+        factors = tuple(factors)
+        if len(factors) != 3 or not all(isinstance(f, int) and f >= 1 for f in factors):
+            raise ValueError(f"factors must be three integers >= 1 (s_x, s_y, s_t), got {factors!r}")
+        if not isinstance(n, int) or n < 4 or n % 2:
+            raise ValueError(f"n must be an even integer >= 4, got {n!r}")
+        if n % factors[0] or n % factors[1]:
+            raise ValueError(f"factors s_x={factors[0]}, s_y={factors[1]} must divide n={n}")
+        for key, value in (("width", width), ("depth", depth), ("batch", batch),
+                           ("rollout_every", rollout_every), ("baseline_width", baseline_width),
+                           ("truth_substeps", truth_substeps)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
+        if not isinstance(eval_steps, int) or eval_steps < 10 or eval_steps % factors[2]:
+            raise ValueError(f"eval_steps must be an integer >= 10 and a multiple of "
+                             f"s_t={factors[2]}, got {eval_steps!r}")
+        if 10 % factors[2]:
+            raise ValueError(f"factors: s_t={factors[2]} must divide 10 (rel_l2 is taken after "
+                             "10 rollout steps)")
+        if not dt > 0:
+            raise ValueError(f"dt must be > 0, got {dt!r}")
+        from ..pde.solvers.navier_stokes2d import SCHEMES
+        if scheme not in SCHEMES:
+            raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+        self.n, self.dt, self.factors, self.width, self.depth = n, dt, factors, width, depth
+        self.scheme, self.batch, self.rollout_every = scheme, batch, rollout_every
+        self.baseline, self.baseline_width = baseline, baseline_width
+        self.eval_steps, self.truth_substeps = eval_steps, truth_substeps
+
+    # ----------------------------------------------------------------------------- set-up
+    def setup(self, problem, *, dtype: torch.dtype = torch.float32, device="cpu",
+              seed: int | None = 0) -> None:
+        if not hasattr(problem, "flow"):
+            raise TypeError(f"neural_stagger solves a periodic 2D flow problem such as "
+                            f"'navier_stokes2d_periodic', got {getattr(problem, 'name', problem)!r}")
+        self.problem = problem
+        self.dtype, self.device = dtype, torch.device(device)
+        self.seed = fresh_seed() if seed is None else int(seed)
+        flow, init = problem.flow, problem.initial
+        self.ns = NavierStokes2D(self.n, flow["nu"], flow["length"], scheme=self.scheme,
+                                 forcing_amplitude=flow["forcing_amplitude"],
+                                 forcing_wavenumber=flow["forcing_wavenumber"], drag=flow["drag"],
+                                 dtype=dtype, device=self.device)
+        self.peak, self.rms = init["peak"], init["rms"]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derived_seed(self.seed, 1))
+            self.model = StaggeredStepper(self.n, self.dt, self.factors, self.width, self.depth,
+                                          self.rms).to(dtype).to(self.device)
+            torch.manual_seed(derived_seed(self.seed, 4))
+            self.full = (StaggeredStepper(self.n, self.dt, (1, 1, 1), self.baseline_width,
+                                          self.depth, self.rms).to(dtype).to(self.device)
+                         if self.baseline else None)
+        self.pool = self.ns.decaying_turbulence(derived_seed(self.seed, 2), self.peak, self.rms,
+                                                batch=self.batch)
+        self.pool_full = self.pool.clone()
+        self.calls = 0
+        self._truth = None
+
+    def parameters(self) -> list[nn.Parameter]:
+        return list(self.model.parameters()) + (list(self.full.parameters()) if self.full else [])
+
+    # ----------------------------------------------------------------------------- loss
+    def residual_loss(self, stepper: StaggeredStepper, w0: torch.Tensor) -> torch.Tensor:
+        """Mean squared residual of the scheme over the s_t predicted fine steps."""
+        frames = stepper(w0)
         prev, total = w0, 0.0
         for w1 in frames:
             total = total + self.ns.residual(prev, w1, self.dt).pow(2).mean()
@@ -142,80 +227,130 @@ class NeuralStagger:
         return total / len(frames)
 
     def loss(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        value = self.loss_on(self.pool)
-        return value, {"residual": value.detach()}
-
-    def train(self, steps: int, log_every: int = 0) -> list[float]:
-        """Adam on the residual loss for `steps` steps; process time accumulates in
-        train_time_s. Returns the loss history."""
-        history = []
-        start = time.process_time()
-        for _ in range(steps):
-            self.opt.zero_grad()
-            value, _ = self.loss()
-            value.backward()
-            self.opt.step()
-            history.append(float(value.detach()))
-            self.steps_done += 1
-            if self.steps_done % self.rollout_every == 0:
-                self._refresh_pool()
-            if log_every and self.steps_done % log_every == 0:
-                print(f"step {self.steps_done} loss {history[-1]:.3e}", flush=True)
-        self.train_time_s += time.process_time() - start
-        return history
+        if self.calls and self.calls % self.rollout_every == 0:
+            self.pool = self._refresh_pool(self.model)
+            if self.full is not None:
+                self.pool_full = self._refresh_pool(self.full)
+        self.calls += 1
+        value = self.residual_loss(self.model, self.pool)
+        terms = {"residual": value.detach()}
+        total = value
+        if self.full is not None:  # independent parameters: the sum trains both the same way
+            full = self.residual_loss(self.full, self.pool_full)
+            terms["residual_full"] = full.detach()
+            total = total + full
+        return total, terms
 
     @torch.no_grad()
-    def _refresh_pool(self) -> None:
-        """Half fresh random fields, half states the model itself reaches from them."""
-        i = self.steps_done // self.rollout_every
+    def _refresh_pool(self, stepper: StaggeredStepper) -> torch.Tensor:
+        """Half fresh random fields, half states the stepper itself reaches from them."""
+        i = self.calls // self.rollout_every
         fresh = self.ns.decaying_turbulence(derived_seed(self.seed, 2, i), self.peak, self.rms,
                                             batch=self.batch)
         g = torch.Generator().manual_seed(derived_seed(self.seed, 3, i))
         reach = int(torch.randint(1, 20, (1,), generator=g))
+        if self.batch == 1:
+            return fresh
         w = fresh[: self.batch // 2]
-        for _ in range(reach):
-            w = self.forward(w)[-1]
-        self.pool = torch.cat([fresh[self.batch // 2:], w]) if self.batch > 1 else fresh
+        for _ in range(max(1, reach // stepper.factors[2])):
+            w = stepper(w)[-1]
+        return torch.cat([fresh[self.batch // 2:], w])
 
-    # ----------------------------------------------------------------------------- prediction
+    # ----------------------------------------------------------------------------- evaluation
+    def initial_field(self) -> torch.Tensor:
+        init = self.problem.initial
+        return self.ns.decaying_turbulence(init["seed"], init["peak"], init["rms"])
+
+    def truth(self) -> torch.Tensor:
+        """Classical RK4 rollout of the test field at dt / truth_substeps, (eval_steps + 1, n, n)."""
+        if self._truth is None:
+            ref = NavierStokes2D(self.n, self.ns.nu, self.ns.length, scheme="rk4",
+                                 forcing_amplitude=self.problem.flow["forcing_amplitude"],
+                                 forcing_wavenumber=self.problem.flow["forcing_wavenumber"],
+                                 drag=self.ns.drag, dtype=torch.float64, device=self.device)
+            w0 = self.initial_field().to(torch.float64)
+            self._truth = ref.rollout(w0, self.dt, self.eval_steps,
+                                      substeps=self.truth_substeps).to(self.dtype)
+        return self._truth
+
+    def rollout(self, steps: int | None = None, full: bool = False) -> torch.Tensor:
+        stepper = self.full if full else self.model
+        return stepper.rollout(self.initial_field(), self.eval_steps if steps is None else steps)
+
+    def metrics(self) -> dict[str, float]:
+        """rel_l2 (NeuralStagger after 10 steps), rel_l2_50 (after eval_steps), the same for
+        the full-resolution network (rel_l2_full, rel_l2_full_50), process seconds per fine
+        step (step_s, step_s_full) and speedup = step_s_full / step_s."""
+        truth, k = self.truth(), self.eval_steps
+        pred = self.rollout()
+        out = {"rel_l2": relative_l2(pred[10], truth[10]),
+               f"rel_l2_{k}": relative_l2(pred[k], truth[k]),
+               "step_s": self.model.time_per_step(self.initial_field(), k)}
+        if self.full is not None:
+            pf = self.rollout(full=True)
+            out.update({"rel_l2_full": relative_l2(pf[10], truth[10]),
+                        f"rel_l2_full_{k}": relative_l2(pf[k], truth[k]),
+                        "step_s_full": self.full.time_per_step(self.initial_field(), k)})
+            out["speedup"] = out["step_s_full"] / out["step_s"]
+        return out
+
     @torch.no_grad()
-    def rollout(self, w0: torch.Tensor, steps: int) -> torch.Tensor:
-        """Fine states at times 0, dt, ..., steps dt (steps a multiple of s_t): (steps + 1, n, n)
-        for a (n, n) initial field."""
-        st = self.factors[2]
-        if steps % st:
-            raise ValueError(f"steps must be a multiple of s_t={st}, got {steps!r}")
-        w = w0[None]
-        out = [w]
-        for _ in range(steps // st):
-            frames = self.forward(w)
-            out.extend(frames)
-            w = frames[-1]
-        return torch.cat(out)
+    def predict(self, points: torch.Tensor) -> torch.Tensor:
+        """(w, u, v) of NeuralStagger's rollout of the test field at points (N, 3) = (x, y, t):
+        periodic bilinear in space, linear in time between the fine time levels."""
+        frames = self.rollout()
+        u, v = self.ns.velocity(frames)
+        fields = torch.stack([frames, u, v], 1).to(torch.float64).cpu()    # (T, 3, n, n)
+        pts = points.to(torch.float64)
+        h = self.ns.length / self.n
+        gx, gy = pts[:, 0] / h, pts[:, 1] / h
+        tt = (pts[:, 2] / self.dt).clamp(0, self.eval_steps)
+        i0, j0, k0 = gx.floor(), gy.floor(), tt.floor().clamp(max=self.eval_steps - 1)
+        fx, fy, ft = gx - i0, gy - j0, tt - k0
+        i0, j0, k0 = i0.long() % self.n, j0.long() % self.n, k0.long()
+        i1, j1 = (i0 + 1) % self.n, (j0 + 1) % self.n
+        out = 0.0
+        for kk, wt in ((k0, 1 - ft), (k0 + 1, ft)):
+            pick = lambda a, b: fields[kk, :, a, b]  # noqa: E731  (N, 3)
+            val = (pick(i0, j0) * ((1 - fx) * (1 - fy))[:, None]
+                   + pick(i1, j0) * (fx * (1 - fy))[:, None]
+                   + pick(i0, j1) * ((1 - fx) * fy)[:, None] + pick(i1, j1) * (fx * fy)[:, None])
+            out = out + val * wt[:, None]
+        return out
 
-    @torch.no_grad()
-    def time_per_step(self, w0: torch.Tensor, steps: int, repeat: int = 3) -> float:
-        """Process seconds per fine time step of a rollout without keeping the frames
-        (the learned solver advances s_t fine steps per call)."""
-        st = self.factors[2]
-        best = math.inf
-        for _ in range(repeat):
-            w = w0[None]
-            start = time.process_time()
-            for _ in range(steps // st):
-                w = self.forward(w)[-1]
-            best = min(best, (time.process_time() - start) / (steps // st * st))
-        return best
+    def write_outputs(self, folder) -> list:
+        """Rollouts on the grid as ParaView time series (vtk/rollout_stagger.pvd, and
+        vtk/rollout_full.pvd with a baseline; vorticity, velocity, vorticity_reference) and the
+        PNG strip of predicted vs reference vorticity (plots/strip.png)."""
+        from pathlib import Path
 
-    def errors(self, w0: torch.Tensor, reference: torch.Tensor, at: tuple[int, ...]) -> dict:
-        pred = self.rollout(w0, max(at))
-        return {k: relative_l2(pred[k], reference[k]) for k in at}
+        folder = Path(folder)
+        truth = self.truth()
+        preds = {"NeuralStagger": self.rollout()}
+        files = [write_rollout_vtk(folder / "vtk", self.ns, preds["NeuralStagger"], self.dt,
+                                   reference=truth, name="rollout_stagger")]
+        if self.full is not None:
+            preds["full network"] = self.rollout(full=True)
+            files.append(write_rollout_vtk(folder / "vtk", self.ns, preds["full network"],
+                                           self.dt, reference=truth, name="rollout_full"))
+        (folder / "plots").mkdir(parents=True, exist_ok=True)
+        steps = sorted({0, 10, self.eval_steps // 2, self.eval_steps})
+        files.append(plot_strip(folder / "plots" / "strip.png", preds, truth, steps))
+        return files
 
+    # ----------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
-        return {"net": self.net.state_dict(), "factors": self.factors}
+        return {"model": self.model.state_dict(),
+                "full": self.full.state_dict() if self.full is not None else None,
+                "pool": self.pool.clone(), "pool_full": self.pool_full.clone(),
+                "calls": self.calls}
 
     def load_state_dict(self, state: dict) -> None:
-        self.net.load_state_dict(state["net"])
+        self.model.load_state_dict(state["model"])
+        if self.full is not None:
+            self.full.load_state_dict(state["full"])
+        self.pool, self.pool_full = state["pool"].clone(), state["pool_full"].clone()
+        self.calls = state["calls"]
 
 
 # --------------------------------------------------------------------------------- output
@@ -249,14 +384,13 @@ def write_rollout_vtk(folder, ns: NavierStokes2D, frames: torch.Tensor, dt: floa
 
 def plot_strip(path, predictions: dict, reference: torch.Tensor, steps) -> None:
     """PNG: one row per solver (reference first), one column per rollout step."""
-    import matplotlib
+    from pathlib import Path
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     rows = {"reference": reference, **predictions}
-    fig, axes = plt.subplots(len(rows), len(steps), figsize=(2.2 * len(steps), 2.2 * len(rows)),
-                             squeeze=False)
+    fig = Figure(figsize=(2.2 * len(steps), 2.2 * len(rows)))
+    axes = fig.subplots(len(rows), len(steps), squeeze=False)
     lim = float(reference[0].abs().max())
     for r, (label, frames) in enumerate(rows.items()):
         for c, k in enumerate(steps):
@@ -270,4 +404,4 @@ def plot_strip(path, predictions: dict, reference: torch.Tensor, steps) -> None:
                 ax.set_ylabel(label)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    plt.close(fig)
+    return Path(path)

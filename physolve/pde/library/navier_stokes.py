@@ -61,3 +61,6 @@ def kovasznay(re: float = 20.0, n_pressure: int | None = 114) -> Problem:
                    conditions=[Dirichlet(u_exact, output="u"), Dirichlet(v_exact, output="v"),
                                Dirichlet(p_exact, on="xmax", output="p", n=n_pressure)],
                    reference=Analytic(exact, resolution=101), name="kovasznay")
+
+from ..solvers.navier_stokes2d import periodic_vorticity  # noqa: E402  (2D periodic flow)
+problems.register("navier_stokes2d_periodic")(periodic_vorticity)

@@ -200,3 +200,48 @@ def spectral_resample(w: torch.Tensor, n: int) -> torch.Tensor:
     out[..., io[:, None], io[None, :]] = w_hat[..., im[:, None], im[None, :]]
     del ii
     return torch.fft.ifft2(out).real * (n * n) / (m * m)
+
+
+def periodic_vorticity(nu: float = 1e-3, length: float = 2 * math.pi, t_end: float = 2.5,
+                       forcing_amplitude: float = 0.0, forcing_wavenumber: int = 4,
+                       drag: float = 0.0, peak: float = 4.0, rms: float = 1.0,
+                       test_seed: int = 12345):
+    """2D incompressible flow on the periodic box [0, L)^2 x [0, t_end], vorticity form
+
+        w_t + u w_x + v w_y = nu (w_xx + w_yy) - drag w + f,   u_x + v_y = 0,   w = v_x - u_y
+
+    (outputs w, u, v), Kolmogorov forcing f = -A k_f cos(k_f y) (A = forcing_amplitude), from a
+    seeded decaying-turbulence field (`NavierStokes2D.decaying_turbulence(test_seed, peak,
+    rms)`), the field every learned solver is evaluated on. The grid solvers (NeuralStagger)
+    read the flow's settings from `problem.flow` and `problem.initial` and train on the
+    residual of the pseudo-spectral discretisation of the same equations; the ground truth is
+    the classical solver's rollout (`NavierStokes2D`), computed by the solver at its own grid.
+    """
+    from ...geometry import Rectangle, TimeInterval
+    from ..problem import Problem
+
+    if not nu > 0:
+        raise ValueError(f"nu must be > 0, got {nu!r}")
+    if not length > 0 or not t_end > 0:
+        raise ValueError(f"length and t_end must be > 0, got length={length!r}, t_end={t_end!r}")
+    if not peak > 0 or not rms > 0:
+        raise ValueError(f"peak and rms must be > 0, got peak={peak!r}, rms={rms!r}")
+    if not isinstance(forcing_wavenumber, int) or forcing_wavenumber < 1:
+        raise ValueError(f"forcing_wavenumber must be an integer >= 1, got {forcing_wavenumber!r}")
+    scale = 2 * math.pi / length
+
+    def residual(f):
+        w, u, v = f.w, f.u, f.v
+        force = (-forcing_amplitude * forcing_wavenumber * scale
+                 * torch.cos(forcing_wavenumber * scale * f.coordinates()["y"]))
+        return {"vorticity": w.t + u * w.x + v * w.y - nu * (w.xx + w.yy) + drag * w - force,
+                "continuity": u.x + v.y, "curl": w - (v.x - u.y)}
+
+    problem = Problem(Rectangle((0.0, 0.0), (length, length)) * TimeInterval(0.0, t_end),
+                      residual,
+                      inputs="x y t", outputs="w u v", name="navier_stokes2d_periodic")
+    problem.flow = dict(nu=float(nu), length=float(length), forcing_amplitude=float(
+        forcing_amplitude), forcing_wavenumber=forcing_wavenumber, drag=float(drag))
+    problem.initial = dict(peak=float(peak), rms=float(rms), seed=int(test_seed))
+    return problem
+
