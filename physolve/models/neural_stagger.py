@@ -162,18 +162,19 @@ class NeuralStagger(Solver):
         if not isinstance(n, int) or n < 4 or n % 2:
             raise ValueError(f"n must be an even integer >= 4, got {n!r}")
         if n % factors[0] or n % factors[1]:
-            raise ValueError(f"factors s_x={factors[0]}, s_y={factors[1]} must divide n={n}")
+            raise ValueError(f"factors: s_x={factors[0]} and s_y={factors[1]} must divide the "
+                             f"grid size {n}")
         for key, value in (("width", width), ("depth", depth), ("batch", batch),
                            ("rollout_every", rollout_every), ("baseline_width", baseline_width),
                            ("truth_substeps", truth_substeps)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
-        if not isinstance(eval_steps, int) or eval_steps < 10 or eval_steps % factors[2]:
-            raise ValueError(f"eval_steps must be an integer >= 10 and a multiple of "
-                             f"s_t={factors[2]}, got {eval_steps!r}")
         if 10 % factors[2]:
             raise ValueError(f"factors: s_t={factors[2]} must divide 10 (rel_l2 is taken after "
                              "10 rollout steps)")
+        if not isinstance(eval_steps, int) or eval_steps < 10 or eval_steps % factors[2]:
+            raise ValueError(f"eval_steps must be an integer >= 10 and a multiple of "
+                             f"s_t={factors[2]}, got {eval_steps!r}")
         if not dt > 0:
             raise ValueError(f"dt must be > 0, got {dt!r}")
         from ..pde.solvers.navier_stokes2d import SCHEMES
