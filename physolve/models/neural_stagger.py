@@ -30,12 +30,25 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
 from ..pde.solvers.navier_stokes2d import NavierStokes2D, relative_l2
 from .base import Solver, derived_seed, fresh_seed, solvers
+
+
+@contextmanager
+def _onednn(enabled: bool):
+    """oneDNN convolutions on or off for a block, restored after (torch.backends.mkldnn.flags
+    would also reset the TF32 setting and warn about it)."""
+    previous = torch._C._get_mkldnn_enabled()
+    torch._C._set_mkldnn_enabled(enabled)
+    try:
+        yield
+    finally:
+        torch._C._set_mkldnn_enabled(previous)
 
 
 class _GroupedResNet(nn.Module):
@@ -56,10 +69,16 @@ class _GroupedResNet(nn.Module):
         self.act = nn.GELU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.act(self.lift(x.repeat(1, self.groups, 1, 1)))
-        for block in self.blocks:
-            h = h + block(self.act(h))
-        return self.proj(self.act(h))
+        # oneDNN's grouped convolutions on small coarse grids cost about as much as an
+        # ungrouped one of 4x the work (a fixed per-call cost); ATen's own im2col + GEMM kernel
+        # runs them about 2x faster on CPU (measured, docs/neural_stagger.md), so sub-grid
+        # networks use it. Ungrouped (full-resolution) networks keep oneDNN, faster for them.
+        fast = x.device.type == "cpu" and self.groups > 1
+        with _onednn(enabled=not fast):
+            h = self.act(self.lift(x.repeat(1, self.groups, 1, 1)))
+            for block in self.blocks:
+                h = h + block(self.act(h))
+            return self.proj(self.act(h))
 
 
 class StaggeredStepper(nn.Module):
