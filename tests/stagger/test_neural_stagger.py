@@ -158,3 +158,19 @@ def test_rollout_vtk_series_round_trips(tmp_path):
     assert torch.allclose(torch.from_numpy(mesh.point_data["vorticity"]), frames[2].ravel())
     u, v = m.ns.velocity(frames[2])
     assert torch.allclose(torch.from_numpy(mesh.point_data["velocity"][:, 1]), v.ravel())
+
+
+def test_subgrid_kernel_choice_changes_no_result_and_restores_the_flag(monkeypatch):
+    import contextlib
+
+    from physolve.models import neural_stagger as mod
+
+    s = StaggeredStepper(16, 0.05, (2, 2, 2), 4, 1).double()
+    for p in s.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    w = torch.randn(2, 16, 16, dtype=torch.float64)
+    before = torch.backends.mkldnn.enabled
+    fast = s(w)
+    assert torch.backends.mkldnn.enabled == before
+    monkeypatch.setattr(mod, "_onednn", lambda enabled: contextlib.nullcontext())
+    assert torch.allclose(s(w), fast, atol=1e-12)
