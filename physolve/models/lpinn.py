@@ -60,6 +60,8 @@ class LPINN(Solver):
     n_xi, n_t: collocation labels x times (a tensor grid, random in t per seed).
     weights: loss weights: "characteristics", "state", "boundary".
     n_predict: label-grid size used to map back to Eulerian points.
+    t_end: train and evaluate only on [t0, t_end] (e.g. before characteristics cross); the
+        metrics are then those on the reference points with t <= t_end (key `t_end` added).
     """
 
     name = "lpinn"
@@ -67,7 +69,10 @@ class LPINN(Solver):
     def __init__(self, velocity=None, nu: float = 0.0, width_state: int = 50, depth_state: int = 5,
                  width_char: int = 50, depth_char: int = 2, activation: str = "tanh",
                  n_xi: int = 128, n_t: int = 50, weights: dict | None = None,
-                 n_predict: int = 2048):
+                 n_predict: int = 2048, t_end: float | None = None):
+        if t_end is not None and (not isinstance(t_end, numbers.Real) or isinstance(t_end, bool)):
+            raise ValueError(f"lpinn: t_end must be a number or null, got {t_end!r}")
+        self.t_end = None if t_end is None else float(t_end)
         self.velocity = _check_velocity(velocity) if velocity is not None else None
         if not isinstance(nu, numbers.Real) or nu < 0:
             raise ValueError(f"lpinn: nu must be a number >= 0, got {nu!r}")
@@ -117,6 +122,10 @@ class LPINN(Solver):
         self.ix, self.it = ix, it
         self.a, self.b = float(lo[ix]), float(hi[ix])
         self.t0, self.t1 = float(lo[it]), float(hi[it])
+        if self.t_end is not None:
+            if not self.t0 < self.t_end <= self.t1:
+                raise ValueError(f"lpinn: t_end must lie in ({self.t0}, {self.t1}], got {self.t_end}")
+            self.t1 = self.t_end
         seed = fresh_seed() if seed is None else seed
         torch.manual_seed(derived_seed(seed, 0))
         in_dim = 3 if self.periodic else 2
@@ -243,6 +252,16 @@ class LPINN(Solver):
             else:
                 out[sel] = np.interp(x[sel], X, u)
         return torch.as_tensor(out, dtype=points.dtype, device=points.device).reshape(-1, 1)
+
+    def metrics(self):
+        if self.t_end is None or self.problem.reference is None:
+            return None
+        from ..train.metrics import error_metrics
+        ref = self.problem.reference
+        pts, vals = ref.points(), ref.values()
+        keep = pts[:, self.it] <= self.t_end + 1e-12
+        pred = self.predict(pts[keep])[:, ref.output_index]
+        return {**error_metrics(pred, vals[keep], ref.outputs), "t_end": self.t_end}
 
     def state_dict(self):
         return {"net_x": self.net_x.state_dict(), "net_u": self.net_u.state_dict()}
