@@ -1,6 +1,7 @@
 """Solver families and shared networks."""
 from .base import Solver, solvers
 from .gp_spectral import GPSpectral
+from .lpinn import LPINN
 from .mgno import MgNO, MgNONet
 from .networks import MLP, FourierFeatures
 from .neural_stagger import NeuralStagger
