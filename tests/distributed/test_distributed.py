@@ -55,3 +55,50 @@ def test_adam_lbfgs_on_two_ranks_equals_one_process_on_union(tmp_path):
     assert moved > 1e-3  # the run trained
     for p, q in zip(ranks[0]["params"], s.parameters()):
         assert torch.allclose(p, q, rtol=0, atol=1e-10)
+
+
+def _torchrun(script, *args, timeout=90):
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PHYSOLVE_DIST_TIMEOUT": "30",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node=2", str(script), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+DIE = Path(__file__).with_name("_die_worker.py")
+
+
+def test_a_dead_rank_stops_the_job_and_resume_finishes(tmp_path):
+    import time
+    from physolve.train.checkpoint import load_checkpoint
+    t0 = time.perf_counter()
+    died = _torchrun(DIE, tmp_path, 5, 0)
+    assert died.returncode != 0
+    assert time.perf_counter() - t0 < 60  # no hang
+    log = died.stdout + died.stderr
+    assert "rank      : 1" in log or "rank: 1" in log, log[-2000:]
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt")  # intact: the step-4 one
+    assert ckpt["step"] == 4  # rank 1 died after step 5; rank 0's step-4 checkpoint is whole
+    done = _torchrun(DIE, tmp_path, -1, 1)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    resumed = torch.load(tmp_path / "final.pt")
+    # the uninterrupted run: one process on the union of the two ranks' shards
+    from physolve.train.distributed import shard_seed
+    shards = []
+    for r in range(2):
+        s = W.solver()
+        s.setup(W.problem(), dtype=torch.float64, seed=0)
+        s.seed = shard_seed(0, r)
+        s.resample(0)
+        shards.append(s.interior.detach())
+    u = W.UnionPINN(torch.cat(shards), width=8, depth=2, n_interior=64)
+    ps.Trainer(["adam:8", "lbfgs:4"], dtype="float64", seed=0, progress=False,
+               metrics_every=0, threads=None).fit(W.problem(), u)
+    for p, q in zip(resumed, u.parameters()):
+        assert torch.allclose(p, q, rtol=0, atol=1e-10)
