@@ -75,10 +75,35 @@ def shard_points(solver, round_index: int = 0) -> None:
     and the parameters are broadcast from rank 0 all the same."""
     if not active():
         return
-    if hasattr(solver, "resample") and getattr(solver, "seed", None) is not None:
+    if hasattr(solver, "next_batch") and hasattr(solver, "n_train"):
+        shard_batches(solver)
+    elif hasattr(solver, "resample") and getattr(solver, "seed", None) is not None:
         solver.seed = shard_seed(solver.seed, rank())
         solver.resample(round_index)
+    else:
+        raise NotImplementedError(
+            f"{type(solver).__name__} trains in one process only (see docs/distributed.md); "
+            f"run it without torchrun and with trainer.nproc=1")
     broadcast_parameters(solver.parameters())
+
+
+def shard_batches(solver) -> None:
+    """Data parallelism for operator learning (solvers that draw their own mini-batches with
+    `next_batch`, from one seeded epoch permutation): every rank draws the same world_size
+    consecutive batches and keeps the r-th, so within an epoch the ranks' batches are
+    disjoint, as torch.utils.data.DistributedSampler partitions an epoch; one step then trains
+    on world_size x batch_size samples. The generator and cursor stay identical on every rank,
+    so a checkpoint of rank 0 restores them all."""
+    draw = solver.next_batch
+    r, n = rank(), world_size()
+    if n * solver.batch_size > solver.n_train:
+        raise ValueError(f"{n} ranks x batch_size {solver.batch_size} exceed n_train="
+                         f"{solver.n_train}: lower model.batch_size or use fewer ranks")
+
+    def next_batch():
+        return [draw() for _ in range(n)][r]
+
+    solver.next_batch = next_batch
 
 
 def broadcast_parameters(params) -> None:

@@ -67,3 +67,27 @@ class UnionPINN(ps.PINN):
         super().resample(round_index)
         self.interior = self._given.to(self.dtype)
         return True
+
+
+def mgno(cache: str, batch_size: int = 8):
+    from physolve.models import MgNO
+    return MgNO(channels=4, layers=2, smoothing=[1, 1], n_train=48, n_test=8,
+                batch_size=batch_size, cache_dir=cache, progress=False)
+
+
+def darcy():
+    return ps.problems.get("darcy")(n=16)
+
+
+MGNO_STAGES = [{"name": "adam", "steps": 5, "lr": 1e-3}]
+
+
+def mgno_fit(rank: int, world: int, port: int, out: str) -> None:
+    """Data-parallel MgNO: batch_size 8 per rank, the cache written beforehand."""
+    from physolve.train import distributed
+    set_env(rank, world, port)
+    s = mgno(f"{out}/cache")
+    ps.Trainer(MGNO_STAGES, dtype="float64", seed=0, progress=False, metrics_every=0,
+               threads=None).fit(darcy(), s)
+    torch.save({"params": [p.detach().clone() for p in s.parameters()]}, f"{out}/rank{rank}.pt")
+    distributed.shutdown()

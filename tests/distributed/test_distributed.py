@@ -102,3 +102,13 @@ def test_a_dead_rank_stops_the_job_and_resume_finishes(tmp_path):
                metrics_every=0, threads=None).fit(W.problem(), u)
     for p, q in zip(resumed, u.parameters()):
         assert torch.allclose(p, q, rtol=0, atol=1e-10)
+
+
+def test_mgno_data_parallel_equals_one_process_on_the_doubled_batch(tmp_path):
+    single = W.mgno(str(tmp_path / "cache"), batch_size=16)  # also writes the data cache
+    ps.Trainer(W.MGNO_STAGES, dtype="float64", seed=0, progress=False, metrics_every=0,
+               threads=None).fit(W.darcy(), single)
+    ranks = _spawn(W.mgno_fit, tmp_path)
+    for p0, p1, q in zip(ranks[0]["params"], ranks[1]["params"], single.parameters()):
+        assert torch.equal(p0, p1)
+        assert torch.allclose(p0, q.detach(), rtol=0, atol=1e-10)
