@@ -180,7 +180,40 @@ def _train_job(cfg) -> None:
 DRY_RUN = "--dry-run"
 
 
+def _nproc(argv: list[str]) -> int:
+    for a in argv:
+        if a.lstrip("+").startswith("trainer.nproc="):
+            value = a.split("=", 1)[1]
+            if not value.isdigit() or int(value) < 1:
+                _fail(f"invalid config: trainer.nproc={value!r}: an integer >= 1 is allowed")
+            return int(value)
+    return 1
+
+
+def _launch(argv: list[str], nproc: int) -> None:
+    """Run `physolve train argv` on `nproc` ranks through torch.distributed.run (one node).
+    Every rank must write into one run directory, so one is fixed here when none is given."""
+    import subprocess
+    import time
+
+    if not any(a.startswith("hydra.run.dir=") for a in argv) and "-m" not in argv \
+            and "--multirun" not in argv and not any(a.startswith("resume=") for a in argv):
+        stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+        argv = [*argv, "hydra.run.dir=outputs/${problem.name}/" + stamp]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={nproc}", "-m", "physolve", "train", *argv]
+    status = subprocess.call(cmd)
+    if status:
+        _fail(f"distributed run on {nproc} ranks failed (exit status {status}); the failing "
+              "rank's error is printed above by torch.distributed.run", status=status or 1)
+
+
 def train(argv: list[str]) -> None:
+    import os
+
+    nproc = _nproc(argv)
+    if nproc > 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1 and DRY_RUN not in argv:
+        return _launch(argv, nproc)
     import hydra
     from hydra._internal.utils import get_args_parser  # the parser hydra.main itself uses
 

@@ -78,26 +78,36 @@ def train_run(config: Mapping, run_dir: str | Path, resume: bool = False):
     resume: continue from the run directory's checkpoint (config: the run's saved one).
     Raises ConfigError before any training when the config is invalid.
     """
+    from .train import distributed
     run = RunDir(run_dir)
     spec = validate(config)
     checkpoint = load_checkpoint(run.checkpoint) if resume else None
-    with run_log(run.train_log) as log:
-        callbacks = [MetricsLog(run.metrics_log), TrainLog(log),
-                     Checkpoint(run.checkpoint, spec.checkpoint.every, spec.checkpoint.every_s)]
+    main = distributed.is_main()  # rank 0 alone writes (checkpoints, metrics, VTK, logs)
+    with run_log(run.train_log if main
+                 else Path(run_dir) / f"train.rank{distributed.rank()}.log") as log:
+        callbacks = ([MetricsLog(run.metrics_log), TrainLog(log),
+                      Checkpoint(run.checkpoint, spec.checkpoint.every, spec.checkpoint.every_s)]
+                     if main else [])
         problem, solver, trainer = build(spec, callbacks)
-        if not resume:
+        if not resume and main:
             save_config(config, run.config)
         try:
             solution = trainer.fit(problem, solver, resume=checkpoint)
         except TrainingDiverged as err:
             log.error("%s", err)
-            write_json(run.metrics, {**err.solution.metrics(), "status": err.solution.status})
+            if main:
+                write_json(run.metrics, {**err.solution.metrics(),
+                                         "status": err.solution.status,
+                                         "world_size": distributed.world_size()})
             raise
+        if not main:
+            return solution
         # the final loss and its terms by name (loss_<equation>, loss_<condition>)
         terms = {k: v for k, v in (solution.history[-1] if solution.history else {}).items()
                  if k.startswith("loss_")}
         write_json(run.metrics, {**solution.metrics(), "status": solution.status,
-                                 "loss": solution.final_loss(), **terms})
+                                 "loss": solution.final_loss(), **terms,
+                                 "world_size": distributed.world_size()})
         files = write_outputs(run, problem, solver, solution.history, spec.output)
         log.info("wrote %d output files under %s", len(files), run.root)
     return solution

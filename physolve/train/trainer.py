@@ -19,6 +19,7 @@ from .metrics import reference_metrics
 from ..precision import resolve_device, resolve_dtype
 from .solution import Solution
 from .threads import check_threads, training_threads
+from . import distributed
 
 
 CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
@@ -77,16 +78,23 @@ class Trainer:
     time_limit: seconds on `clock` for the whole fit, all stages together (None: no limit);
         a stage's own time_limit still ends that stage. Stages not begun when it runs out
         are skipped. A time budget for a run of several stages (physolve.bench).
+    nproc: processes to train on (torch.distributed; see docs/distributed.md). `physolve train
+        trainer.nproc=N` launches N ranks through torch.distributed.run; under torchrun the
+        world size is torchrun's and nproc must be 1 or equal to it.
     """
 
     def __init__(self, stages: Sequence = ("adam:1000",), dtype="float32", device="cpu",
                  seed: int | None = 0, metrics_every: int = 100, resample_every: int = 0,
                  progress: bool = True, callbacks: Sequence[Callback] = (), clock: str = "wall",
                  threads: int | Literal["auto"] | None = "auto",
-                 time_limit: float | None = None):
+                 time_limit: float | None = None, nproc: int = 1):
+        if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
+            raise ValueError(f"nproc must be an integer >= 1, got {nproc!r}")
+        distributed.check_world_size(nproc)
+        self.nproc = nproc
         self.stages: list[Stage] = parse_stages(stages)
         self.dtype = resolve_dtype(dtype)
-        self.device = resolve_device(device)
+        self.device = distributed.local_device(resolve_device(device))
         if seed is not None and (not isinstance(seed, int) or seed < 0):
             raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
         for key, val in {"metrics_every": metrics_every, "resample_every": resample_every}.items():
@@ -114,6 +122,8 @@ class Trainer:
         """Train `solver` on `problem`. `resume`: a checkpoint (physolve.train.checkpoint) of
         this run to continue from; the result is then the same as an uninterrupted run's."""
         solver.setup(problem, dtype=self.dtype, device=self.device, seed=self.seed)
+        if distributed.init(self.device):
+            distributed.shard_points(solver)
         with training_threads(self.threads, solver):
             return self._fit(problem, solver, resume)
 
@@ -158,7 +168,7 @@ class Trainer:
         t_stage = self.clock() - state.stage_time
         reason = f"step budget of {stage.steps} reached"
         bar = tqdm(total=stage.steps, initial=state.stage_step, desc=f"{stage.name}",
-                   disable=not self.progress, file=sys.stderr, mininterval=1.0, leave=True,
+                   disable=not (self.progress and distributed.is_main()), file=sys.stderr, mininterval=1.0, leave=True,
                    dynamic_ncols=True)
         loss = math.nan
         first = state.stage_step
@@ -205,7 +215,7 @@ class Trainer:
                    "loss": loss, "seconds": self.clock() - t_stage}
         if hasattr(optimizer, "evaluations"):
             summary["evaluations"] = optimizer.evaluations
-        if self.progress:
+        if self.progress and distributed.is_main():
             print(f"stage {stage}: {state.stage_step} steps, {reason}", file=sys.stderr)
         return summary, good
 
@@ -234,6 +244,10 @@ class Trainer:
         solver = state.solver
         spec = stage.spec
         if spec.residuals:  # Gauss-Newton type: the optimizer differentiates the residuals
+            if distributed.active():
+                raise NotImplementedError(
+                    f"stage '{stage}': residual-based optimizers (Levenberg-Marquardt) do not "
+                    "run distributed yet; use adam, lbfgs, bfgs or ssbroyden with nproc > 1")
             return float(optimizer.step(solver.residual_vector))
 
         # Gradients go to the optimizer's parameters only: the collocation points also require
@@ -251,6 +265,11 @@ class Trainer:
                 # The reference cycle it warns about is broken after the step (grads set to None).
                 warnings.filterwarnings("ignore", message="Using backward.. with create_graph")
                 total.backward(create_graph=spec.create_graph, inputs=params)
+            if distributed.active():
+                # every evaluation, line searches' included, is the loss on all ranks' points
+                distributed.reduce_gradients(params)
+                terms = {k: distributed.global_loss(v) for k, v in terms.items()}
+                total = distributed.global_loss(total)
             state.last_terms = {k: v.detach() for k, v in terms.items()}
             return total
 
