@@ -13,6 +13,8 @@ import pytest
 import torch
 
 from physolve.cli import main
+from physolve.config import config_dir
+from physolve.pde.library.registry import problems
 from physolve.train.checkpoint import load_checkpoint
 
 TINY = ["model.n_interior=16", "model.n_boundary=2", "optim.stages=[{name:adam,steps:12}]",
@@ -86,9 +88,11 @@ def test_multirun_sweeps_a_value(tmp_path, capsys):
 BAD = [  # override, text naming the key and what is allowed
     ("model.widht=3", "model.widht: unknown key; allowed keys: activation"),
     ("model.width=wide", "model.width: expected an integer, got 'wide'"),
-    ("problem=nope", "problem: no config 'nope' in configs/problem/; allowed: allen_cahn1d, burgers"),
-    ("model=nope", "model: no config 'nope' in configs/model/; allowed: gp_spectral, mgno, pig, pinn"),
-    ("problem.name=nope", "problem.name: unknown problem 'nope'; allowed: allen_cahn, allen_cahn1d, burgers"),
+    ("problem=nope", "problem: no config 'nope' in configs/problem/; allowed: "
+     + ", ".join(sorted(p.stem for p in (config_dir() / "problem").glob("*.yaml")))),
+    ("model=nope", "model: no config 'nope' in configs/model/; allowed: "
+     + ", ".join(sorted(p.stem for p in (config_dir() / "model").glob("*.yaml")))),
+    ("problem.name=nope", "problem.name: unknown problem 'nope'; allowed: " + ", ".join(problems.names())),
     ("optim.stages.0.name=adamm", "optim.stages[0].name: unknown optimizer 'adamm'; allowed: adabelief, adadagrad, adagrad, adahessian, adam,"),
     ("trainer.dtype=float16", "trainer.dtype: unknown dtype 'float16'; choose one of: float32"),
     ("model.activation=swish", "model.activation: unknown activation 'swish'"),

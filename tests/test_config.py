@@ -6,6 +6,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from physolve.config import ConfigError, build, config_dir, validate
+from physolve.models.base import solvers
+from physolve.pde.library.registry import problems
 
 BASE = {
     "problem": {"name": "poisson1d", "k": 1},
@@ -33,9 +35,9 @@ CASES = [  # key set, value, key path reported, text that must be in the message
     ("model.width", 2.5, "model.width", "expected an integer"),
     ("trainer.seed", 1.5, "trainer.seed", "expected an integer or null"),
     ("problem.k", True, "problem.k", "expected an integer"),
-    ("problem.name", "nope", "problem.name", "allowed: allen_cahn, allen_cahn1d, burgers, convection"),
+    ("problem.name", "nope", "problem.name", "allowed: " + ", ".join(problems.names())),
     ("model.name", "torch.nn.Linear", "model.name",
-     "unknown solver 'torch.nn.Linear'; allowed: gp_spectral, mgno, pig, pinn"),
+     "unknown solver 'torch.nn.Linear'; allowed: " + ", ".join(solvers.names())),
     ("model._target_", "os.system", "model._target_", "unknown key"),
     ("optim.stages.0.name", "adamm", "optim.stages[0].name", "allowed: adabelief, adadagrad, adagrad, adahessian, adam, adamw"),
     ("optim.stages.0.lr", "1e-3", "optim.stages[0].lr", "write 1.0e-3"),
