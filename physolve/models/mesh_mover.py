@@ -17,6 +17,8 @@ PINN derivative backends do not fit without adaptation.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -45,24 +47,115 @@ def sample_grid(values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return out[:, 0, 0, :]
 
 
-class MeshMover(nn.Module):
-    """phi(u, xi): a small CNN encodes u (B, n, n) to a vector, an MLP maps (s(xi), code) to phi."""
+def edge_flatten(t: torch.Tensor, delta: float = 0.05) -> torch.Tensor:
+    """Identity on [delta, 1 - delta]; within delta of 0 (and mirrored at 1) it is
+    delta q(t / delta), q(r) = 3 r^2 - 3 r^3 + r^4, so the map is C^2, increasing, fixes 0 and 1,
+    and has zero slope at both ends. Features are sampled at edge_flatten(xi): their normal
+    derivative vanishes on the boundary, as that of s(xi) does."""
+    def q(r):
+        return delta * r * r * (3.0 - 3.0 * r + r * r)
+    lo, hi = t / delta, (1.0 - t) / delta
+    return torch.where(t < delta, q(lo.clamp(0, 1)),
+                       torch.where(t > 1.0 - delta, 1.0 - q(hi.clamp(0, 1)), t))
 
-    def __init__(self, latent: int = 32, hidden: int = 64, depth: int = 3, alpha: float = 0.01,
-                 convexity_weight: float = 1.0, seed: int = 0):
+
+def gaussian_weights(t: torch.Tensor, n: int, sigma: float) -> torch.Tensor:
+    """Normalised Gaussian weights (..., n) of the grid nodes i / (n - 1) at positions t (...)."""
+    nodes = torch.linspace(0.0, 1.0, n, dtype=t.dtype, device=t.device)
+    w = torch.exp(-0.5 * ((t[..., None] - nodes) / sigma) ** 2)
+    return w / w.sum(-1, keepdim=True)
+
+
+def smooth_sample(values: torch.Tensor, x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian-kernel (separable, Shepard-normalised) interpolant of grid data (B, C, n, n),
+    nodes i / (n - 1), at points x (B, P, 2), returned as (B, P, C). Unlike bilinear sampling it
+    is smooth in x, so the Hessian of a function of it is well defined. Only the nodes within
+    4 sigma of a point enter (their weights are above exp(-8) of the largest)."""
+    b, c, n, _ = values.shape
+    h = 1.0 / (n - 1)
+    r = max(1, int(math.ceil(4.0 * sigma / h)))
+    offs = torch.arange(-r, r + 1, device=x.device)
+
+    def axis(t):                                            # (B, P) -> indices, weights (B, P, K)
+        idx = torch.round(t.detach() / h).long()[..., None] + offs
+        inside = (idx >= 0) & (idx < n)
+        idx = idx.clamp(0, n - 1)
+        w = torch.exp(-0.5 * ((t[..., None] - idx.to(t.dtype) * h) / sigma) ** 2) * inside
+        return idx, w
+
+    ix, wx = axis(x[..., 0])
+    iy, wy = axis(x[..., 1])
+    bi = torch.arange(b, device=x.device)[:, None, None, None]
+    local = values.permute(0, 2, 3, 1)[bi, ix[..., :, None], iy[..., None, :]]   # (B, P, K, K, C)
+    out = torch.einsum("bpk,bpl,bpklc->bpc", wx, wy, local)
+    norm = wx.sum(-1) * wy.sum(-1)
+    return out / norm[..., None]
+
+
+def blur(values: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur (normalised rows, so no boundary darkening) of (..., n, n) data."""
+    n = values.shape[-1]
+    k = gaussian_weights(torch.linspace(0.0, 1.0, n, dtype=values.dtype, device=values.device),
+                         n, sigma)                                     # (n, n)
+    return k @ values @ k.T
+
+
+def field_features(u: torch.Tensor, alpha: float, scales=(0.05, 0.15), grid: int = 32
+                   ) -> torch.Tensor:
+    """Feature maps (B, C, grid, grid) of fields u (B, n, n) that the potential network samples
+    at xi: the field, log M lightly blurred, and at each scale s the Gaussian blur of log M and its
+    gradient (which points to where the monitor is large at that scale), resampled to a
+    grid x grid node grid (cheap to sample) and scaled to unit standard deviation per field."""
+    n = u.shape[-1]
+    logm = torch.log(monitor(u, alpha))
+    chans = [u - u.mean(dim=(-2, -1), keepdim=True), blur(logm, 0.5 / (grid - 1))]
+    for s in scales:
+        b = blur(logm, s)
+        gx, gy = torch.gradient(b, spacing=1.0 / (n - 1), dim=(-2, -1))
+        chans += [b, gx, gy]
+    f = torch.stack(chans, 1)
+    if grid != n:
+        f = F.interpolate(f, size=(grid, grid), mode="bilinear", align_corners=True)
+    return f / (f.std(dim=(-2, -1), keepdim=True) + 1e-12)
+
+
+class MeshMover(nn.Module):
+    """phi(u, xi) = MLP(s(xi), local features of u at xi, global code of u).
+
+    The local features (`field_features`: the field, log M and multi-scale blurs of log M with
+    their gradients) are sampled at xi by a smooth Gaussian-kernel interpolant, so each node sees
+    where the monitor is large around it; a small CNN adds a `latent`-vector code of the whole
+    field (latent=0 drops it)."""
+
+    def __init__(self, latent: int = 16, hidden: int = 64, depth: int = 3, alpha: float = 0.01,
+                 convexity_weight: float = 1.0, scales=(0.05, 0.15), feature_grid: int = 32,
+                 sample_sigma: float = 0.03,
+                 seed: int = 0):
         super().__init__()
-        for key, v in (("latent", latent), ("hidden", hidden), ("depth", depth)):
-            if not (isinstance(v, int) and v >= 1):
+        for key, v in (("hidden", hidden), ("depth", depth)):
+            if isinstance(v, bool) or not (isinstance(v, int) and v >= 1):
                 raise ValueError(f"{key} must be a positive integer, got {v!r}")
-        if alpha <= 0:
-            raise ValueError(f"alpha must be > 0, got {alpha}")
+        if isinstance(latent, bool) or not (isinstance(latent, int) and latent >= 0):
+            raise ValueError(f"latent must be an integer >= 0, got {latent!r}")
+        if not alpha > 0:
+            raise ValueError(f"alpha must be > 0, got {alpha!r}")
+        if not sample_sigma > 0:
+            raise ValueError(f"sample_sigma must be > 0, got {sample_sigma!r}")
+        if isinstance(feature_grid, bool) or not (isinstance(feature_grid, int) and feature_grid >= 4):
+            raise ValueError(f"feature_grid must be an integer >= 4, got {feature_grid!r}")
+        scales = tuple(float(s) for s in scales)
+        if any(not s > 0 for s in scales):
+            raise ValueError(f"scales must be positive numbers, got {scales!r}")
         self.alpha, self.convexity_weight = alpha, convexity_weight
+        self.scales, self.sample_sigma, self.latent = scales, sample_sigma, latent
+        self.feature_grid = feature_grid
+        channels = 2 + 3 * len(scales)
         self.encoder = nn.Sequential(
             nn.Conv2d(1, 8, 5, stride=2, padding=2), nn.GELU(),
             nn.Conv2d(8, 16, 5, stride=2, padding=2), nn.GELU(),
             nn.Conv2d(16, 16, 5, stride=2, padding=2), nn.GELU(),
-            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(256, latent))
-        layers, width = [], 2 + latent
+            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(256, latent)) if latent else None
+        layers, width = [], 2 + latent + channels
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), nn.Tanh()]
             width = hidden
@@ -76,21 +169,41 @@ class MeshMover(nn.Module):
         with torch.no_grad():
             self.mlp[-1].weight.mul_(0.01)
 
-    def phi(self, u: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
-        code = self.encoder(((u - u.mean()) / (u.std() + 1e-12)).unsqueeze(1))  # (B, latent)
-        code = code.unsqueeze(1).expand(-1, xi.shape[1], -1)
-        return self.mlp(torch.cat([smoothstep(xi), code], dim=-1))[..., 0]
+    def features(self, u: torch.Tensor):
+        """What phi needs of u (B, n, n): the feature maps and the global code (or None)."""
+        maps = field_features(u, self.alpha, self.scales, self.feature_grid)
+        code = None
+        if self.encoder is not None:
+            norm = (u - u.mean(dim=(-2, -1), keepdim=True)) / (u.std(dim=(-2, -1), keepdim=True)
+                                                              + 1e-12)
+            code = self.encoder(norm.unsqueeze(1))
+        return maps, code
+
+    def phi(self, u: torch.Tensor, xi: torch.Tensor, feats=None) -> torch.Tensor:
+        maps, code = self.features(u) if feats is None else feats
+        parts = [smoothstep(xi), smooth_sample(maps, edge_flatten(xi), self.sample_sigma)]
+        if code is not None:
+            parts.append(code.unsqueeze(1).expand(-1, xi.shape[1], -1))
+        return self.mlp(torch.cat(parts, dim=-1))[..., 0]
 
     def map(self, u: torch.Tensor, xi: torch.Tensor, create_graph: bool = True):
-        """x = xi + grad phi and J = I + Hess phi at xi (B, P, 2)."""
-        xi = xi.detach().requires_grad_(True)
-        phi = self.phi(u, xi)
-        grad = torch.autograd.grad(phi.sum(), xi, create_graph=True)[0]
-        rows = [torch.autograd.grad(grad[..., k].sum(), xi, create_graph=create_graph,
-                                    retain_graph=True)[0]
-                for k in range(2)]
-        hess = torch.stack(rows, dim=-2)
-        return xi + grad, torch.eye(2, dtype=xi.dtype) + hess
+        """x = xi + grad phi and J = I + Hess phi at xi (B, P, 2), the derivatives taken by the
+        project's autograd derivative backend over the B * P points (each point's phi depends
+        only on its own coordinate, so one backward pass per derivative order serves all)."""
+        from ..pde.autograd import AutogradBackend
+
+        b, p, _ = xi.shape
+        feats = self.features(u)
+        backend = AutogradBackend(lambda pts: self.phi(u, pts.view(b, p, 2), feats).reshape(-1, 1),
+                                  xi.detach().reshape(-1, 2), inputs=("x", "y"), outputs=("phi",),
+                                  spatial=("x", "y"), create_graph=True)
+        d = lambda *wrt: backend.derivative("phi", wrt).view(b, p)  # noqa: E731
+        grad = torch.stack([d("x"), d("y")], -1)
+        hxx, hxy, hyy = d("x", "x"), d("x", "y"), d("y", "y")
+        hess = torch.stack([torch.stack([hxx, hxy], -1), torch.stack([hxy, hyy], -1)], -2)
+        if not create_graph:
+            grad, hess = grad.detach(), hess.detach()
+        return backend.points.view(b, p, 2) + grad, torch.eye(2, dtype=xi.dtype) + hess
 
     def loss(self, u: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
         x, jac = self.map(u, xi)
