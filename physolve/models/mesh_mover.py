@@ -18,6 +18,7 @@ PINN derivative backends do not fit without adaptation.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import torch
@@ -258,3 +259,203 @@ def moved_mesh(points: np.ndarray, n: int, field: np.ndarray | None = None):
     pts = np.column_stack([np.asarray(points, dtype=np.float64), np.zeros(len(points))])
     data = {} if field is None else {"u": np.asarray(field, dtype=np.float64).ravel()}
     return meshio.Mesh(pts, [("quad", quad_cells(n))], point_data=data)
+
+
+# --------------------------------------------------------------------------------- evaluation
+def fourier_eval(u: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """The periodic trigonometric interpolant of grid data u (n, n) (nodes i / n) at points
+    (P, 2): the exact value of a pseudo-spectral field anywhere in the square."""
+    n = u.shape[0]
+    uh = np.fft.fft2(u) / (n * n)
+    k = np.fft.fftfreq(n, d=1.0 / n)
+    ex = np.exp(2j * np.pi * np.outer(pts[:, 0], k))
+    ey = np.exp(2j * np.pi * np.outer(pts[:, 1], k))
+    return np.einsum("pk,kl,pl->p", ex, uh, ey).real
+
+
+def interp_error(u_spectral: np.ndarray, nodes: np.ndarray, ref_pts: np.ndarray,
+                 ref_vals: np.ndarray) -> float:
+    """RMS error on ref_pts of the piecewise-linear interpolant (Delaunay triangulation of
+    nodes) of the field's exact values at the nodes."""
+    from scipy.interpolate import LinearNDInterpolator
+
+    f = LinearNDInterpolator(nodes, fourier_eval(u_spectral, nodes))
+    return float(np.sqrt(np.mean((f(ref_pts) - ref_vals) ** 2)))
+
+
+def plot_mesh(path, points: np.ndarray, n: int, field: np.ndarray, grid: int, title: str = ""):
+    """PNG of a moved n x n quad mesh over the field on the reference grid x grid."""
+    from pathlib import Path
+
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    ax.imshow(np.asarray(field).reshape(grid, grid).T, origin="lower", extent=(0, 1, 0, 1),
+              cmap="RdBu_r")
+    p = np.asarray(points).reshape(n, n, 2)
+    ax.plot(p[..., 0], p[..., 1], "k-", lw=0.4)
+    ax.plot(p[..., 0].T, p[..., 1].T, "k-", lw=0.4)
+    ax.set_xlim(0, 1), ax.set_ylim(0, 1), ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return Path(path)
+
+
+from .base import Solver, derived_seed, fresh_seed, solvers  # noqa: E402
+
+
+@solvers.register("dmm")
+class DMM(Solver):
+    """The data-free mesh mover as a solver family on `burgers2d_fields`.
+
+    Parameters
+    ----------
+    latent, hidden, depth, alpha, convexity_weight, scales, feature_grid, sample_sigma: the
+        `MeshMover` network and loss.
+    base: nodes per side of the mesh that is moved (base x base quads' nodes).
+    train_fields, test_fields: fields drawn from the problem's family for training and for the
+        held-out evaluation (fields 0 .. train_fields - 1 train, the next test_fields test).
+    batch: fields per training step; train_points: a jittered train_points x train_points
+        grid of reference coordinates per field and step.
+    """
+
+    name = "dmm"
+
+    def __init__(self, latent: int = 16, hidden: int = 64, depth: int = 3, alpha: float = 0.01,
+                 convexity_weight: float = 1.0, scales=(0.05, 0.15), feature_grid: int = 32,
+                 sample_sigma: float = 0.03, base: int = 48, train_fields: int = 12,
+                 test_fields: int = 4, batch: int = 4, train_points: int = 24):
+        for key, value in (("base", base), ("train_fields", train_fields),
+                           ("test_fields", test_fields), ("batch", batch),
+                           ("train_points", train_points)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"dmm: {key} must be an integer >= 1, got {value!r}")
+        if base < 3 or train_points < 3:
+            raise ValueError(f"dmm: base and train_points must be >= 3, got base={base}, "
+                             f"train_points={train_points}")
+        if batch > train_fields:
+            raise ValueError(f"dmm: batch={batch} must not exceed train_fields={train_fields}")
+        if isinstance(convexity_weight, bool) or not convexity_weight >= 0:
+            raise ValueError(f"dmm: convexity_weight must be a number >= 0, got "
+                             f"{convexity_weight!r}")
+        self.net_options = dict(latent=latent, hidden=hidden, depth=depth, alpha=alpha,
+                                convexity_weight=convexity_weight, scales=tuple(scales),
+                                feature_grid=feature_grid, sample_sigma=sample_sigma)
+        MeshMover(**self.net_options)          # the network's own checks, before any data
+        self.base, self.train_fields, self.test_fields = base, train_fields, test_fields
+        self.batch, self.train_points = batch, train_points
+
+    def setup(self, problem, *, dtype: torch.dtype = torch.float32, device="cpu",
+              seed: int | None = 0) -> None:
+        if not hasattr(problem, "fields"):
+            raise TypeError(f"dmm moves meshes for a family of fields such as 'burgers2d_fields', "
+                            f"got {getattr(problem, 'name', problem)!r}")
+        from ..pde.solvers.burgers2d import random_burgers_fields
+
+        self.problem, self.dtype, self.device = problem, dtype, torch.device(device)
+        self.seed = fresh_seed() if seed is None else int(seed)
+        fam = problem.fields
+        self.n = fam["n"]
+        self.spectral = random_burgers_fields(self.train_fields + self.test_fields, n=self.n,
+                                              t_end=fam["t_end"], nu=fam["nu"],
+                                              modes=fam["modes"], steps=fam["steps"],
+                                              seed=fam["seed"])
+        self.ref = grid_nodes(self.n).numpy()
+        self.on_ref = np.stack([fourier_eval(f, self.ref).reshape(self.n, self.n)
+                                for f in self.spectral])
+        self.u = torch.tensor(self.on_ref, dtype=dtype, device=self.device)
+        with torch.random.fork_rng(devices=[]):
+            self.model = MeshMover(**self.net_options,
+                                   seed=derived_seed(self.seed, 1) % 2 ** 31).to(dtype).to(self.device)
+        self.generator = torch.Generator().manual_seed(derived_seed(self.seed, 2) % 2 ** 63)
+        self.xi_train = grid_nodes(self.train_points, dtype=dtype).to(self.device)
+        self._eval = None
+
+    def parameters(self) -> list[nn.Parameter]:
+        return list(self.model.parameters())
+
+    def loss(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        self._eval = None
+        g = self.generator
+        idx = torch.randperm(self.train_fields, generator=g)[: self.batch]
+        h = 1.0 / (self.train_points - 1)
+        jitter = (torch.rand(self.xi_train.shape, generator=g, dtype=self.dtype) - 0.5) * 0.9 * h
+        xi = (self.xi_train + jitter.to(self.device)).clamp(0, 1)[None].expand(self.batch, -1, -1)
+        value = self.model.loss(self.u[idx], xi)
+        return value, {"monge_ampere": value.detach()}
+
+    # ----------------------------------------------------------------------------- evaluation
+    def evaluate(self) -> dict:
+        """Moved meshes of the held-out fields and their figures (cached until the next step)."""
+        if self._eval is not None:
+            return self._eval
+        base = grid_nodes(self.base, dtype=self.dtype).to(self.device)
+        cells = quad_cells(self.base)
+        out = {"moved": [], "ratios": [], "inverted": [], "residuals": [], "forward_s": []}
+        for c in range(self.train_fields, self.train_fields + self.test_fields):
+            u = self.u[c:c + 1]
+            t0 = time.process_time()
+            moved = self.model.move(u, base[None])[0]
+            out["forward_s"].append(time.process_time() - t0)
+            x, jac = self.model.map(u, base[None], create_graph=False)
+            res = monge_ampere_residual(monitor(u, self.model.alpha), x.detach(), jac.detach())
+            out["residuals"].append(float(res.abs().mean()))
+            pts = moved.to(torch.float64).cpu().numpy()
+            out["moved"].append(pts)
+            out["inverted"].append(inverted_cells(pts, cells))
+            vals = self.on_ref[c].ravel()
+            e_uni = interp_error(self.spectral[c], base.to(torch.float64).cpu().numpy(), self.ref,
+                                 vals)
+            e_mov = interp_error(self.spectral[c], pts, self.ref, vals)
+            out["ratios"].append(e_uni / e_mov)
+        self._eval = out
+        return out
+
+    def metrics(self) -> dict[str, float]:
+        """interp_error_ratio: mean over the held-out fields of (error of the uniform base mesh)
+        / (error of the moved mesh), piecewise-linear interpolation measured on the reference
+        grid; inverted_cells: total over those meshes; monge_ampere_residual: mean |r| at the
+        base nodes; forward_pass_s: process seconds to move one mesh."""
+        e = self.evaluate()
+        return {"interp_error_ratio": float(np.mean(e["ratios"])),
+                "interp_error_ratio_min": float(np.min(e["ratios"])),
+                "inverted_cells": int(np.sum(e["inverted"])),
+                "monge_ampere_residual": float(np.mean(e["residuals"])),
+                "forward_pass_s": float(np.mean(e["forward_s"]))}
+
+    def predict(self, points: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError("dmm moves meshes and predicts no solution; its outputs are "
+                                  "the moved meshes (set output.formats=[] and output.plots=false)")
+
+    def write_outputs(self, folder) -> list:
+        """vtk/moved_mesh_<k>.vtu (the moved base mesh with point array u, the held-out field
+        k), vtk/uniform_mesh_<k>.vtu (the uniform one), plots/mesh_<k>.png."""
+        from pathlib import Path
+
+        folder = Path(folder)
+        (folder / "vtk").mkdir(parents=True, exist_ok=True)
+        (folder / "plots").mkdir(parents=True, exist_ok=True)
+        e = self.evaluate()
+        base = grid_nodes(self.base).numpy()
+        files = []
+        for k, pts in enumerate(e["moved"]):
+            spec = self.spectral[self.train_fields + k]
+            for name, p in (("moved", pts), ("uniform", base)):
+                path = folder / "vtk" / f"{name}_mesh_{k}.vtu"
+                moved_mesh(p, self.base, fourier_eval(spec, p)).write(path)
+                files.append(path)
+            files.append(plot_mesh(folder / "plots" / f"mesh_{k}.png", pts, self.base,
+                                   self.on_ref[self.train_fields + k], self.n,
+                                   f"held-out field {k}: error ratio {e['ratios'][k]:.2f}"))
+        return files
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.generator.set_state(state["generator"])
+        self._eval = None
