@@ -41,20 +41,21 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--alpha", type=float, default=0.01)
     ap.add_argument("--latent", type=int, default=16)
+    ap.add_argument("--convexity", type=float, default=1.0)
     ap.add_argument("--fit-steps", type=int, default=300)
     ap.add_argument("--out", default="benchmarks/results/mesh_mover.md")
     ap.add_argument("--metrics", default=None)
     a = ap.parse_args()
     torch.set_num_threads(1)
     problem = problems.get("burgers2d_fields")()
-    solver = DMM(alpha=a.alpha, latent=a.latent, train_fields=a.train, test_fields=a.test)
+    solver = DMM(alpha=a.alpha, latent=a.latent, convexity_weight=a.convexity, train_fields=a.train, test_fields=a.test)
     solver.setup(problem, dtype=torch.float32, seed=0)
     train_s = train(solver, a.steps, a.lr, "family")
     m = solver.metrics()
     m["train_process_s"] = train_s
     ratios = solver.evaluate()["ratios"]
     # optimisation-based mover: the same network and loss fitted to held-out field 0 alone
-    fit = DMM(alpha=a.alpha, latent=0, train_fields=1, test_fields=1, batch=1)
+    fit = DMM(alpha=a.alpha, latent=0, convexity_weight=a.convexity, train_fields=1, test_fields=1, batch=1)
     fit.setup(problem, dtype=torch.float32, seed=0)
     k = a.train                                            # the first held-out field
     for name in ("spectral", "on_ref"):
@@ -72,7 +73,7 @@ def main():
     Path(a.out).write_text(
         "# Data-free mesh mover on 2D Burgers fields\n\n"
         f"Command: `OMP_NUM_THREADS=1 PYTHONPATH=$PWD python benchmarks/mesh_mover.py --train {a.train} "
-        f"--test {a.test} --steps {a.steps} --lr {a.lr} --alpha {a.alpha} --latent {a.latent} "
+        f"--test {a.test} --steps {a.steps} --lr {a.lr} --alpha {a.alpha} --latent {a.latent} --convexity {a.convexity} "
         f"--fit-steps {a.fit_steps}` (one CPU thread, process seconds). Problem `burgers2d_fields` "
         "(defaults), 96 x 96 reference grid, 48 x 48 base mesh.\n\n"
         "| mover | fields | interp error ratio (uniform / moved), mean | worst | inverted cells | "
