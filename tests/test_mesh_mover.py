@@ -150,3 +150,32 @@ def test_dmm_ratio_vtu_and_png(tmp_path):
     assert np.array_equal(back.cells_dict["quad"], quad_cells(10))
     assert np.allclose(back.point_data["u"], fourier_eval(solver.spectral[3], e["moved"][1]))
     assert len(files) == 6
+
+
+def _compose_dmm(overrides):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from physolve.config import config_dir
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["experiment=dmm_burgers2d", *overrides])
+    config = OmegaConf.to_container(cfg, resolve=True)
+    config.pop("resume")
+    return config
+
+
+def test_dmm_experiment_validates_builds_and_names_bad_keys():
+    from physolve.config import ConfigError, build, validate
+    spec = validate(_compose_dmm([]))
+    assert (spec.problem, spec.model) == ("burgers2d_fields", "dmm")
+    assert spec.model_args["alpha"] == 0.01 and spec.problem_args["n"] == 96
+    problem, solver, trainer = build(validate(_compose_dmm(
+        ["problem.n=32", "problem.steps=40", "model.train_fields=2", "model.test_fields=1",
+         "model.batch=1", "model.base=8"])))
+    assert [str(s) for s in trainer.stages] == ["adam:400"] and tuple(solver.u.shape) == (3, 32, 32)
+    with pytest.raises(ConfigError) as info:
+        validate(_compose_dmm(["+model.alhpa=0.1"]))
+    assert info.value.path == "model.alhpa" and "alpha" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        build(validate(_compose_dmm(["model.batch=20"])))
+    assert info.value.path.startswith("model") and "batch=20 must not exceed train_fields=12" in str(info.value)
