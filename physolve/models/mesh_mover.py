@@ -142,7 +142,8 @@ class MeshMover(nn.Module):
             raise ValueError(f"alpha must be > 0, got {alpha!r}")
         if not sample_sigma > 0:
             raise ValueError(f"sample_sigma must be > 0, got {sample_sigma!r}")
-        if isinstance(feature_grid, bool) or not (isinstance(feature_grid, int) and feature_grid >= 4):
+        if (isinstance(feature_grid, bool) or not isinstance(feature_grid, int)
+                or feature_grid < 4):
             raise ValueError(f"feature_grid must be an integer >= 4, got {feature_grid!r}")
         scales = tuple(float(s) for s in scales)
         if any(not s > 0 for s in scales):
@@ -368,8 +369,8 @@ class DMM(Solver):
                                 for f in self.spectral])
         self.u = torch.tensor(self.on_ref, dtype=dtype, device=self.device)
         with torch.random.fork_rng(devices=[]):
-            self.model = MeshMover(**self.net_options,
-                                   seed=derived_seed(self.seed, 1) % 2 ** 31).to(dtype).to(self.device)
+            model = MeshMover(**self.net_options, seed=derived_seed(self.seed, 1) % 2 ** 31)
+            self.model = model.to(dtype).to(self.device)
         self.generator = torch.Generator().manual_seed(derived_seed(self.seed, 2) % 2 ** 63)
         self.xi_train = grid_nodes(self.train_points, dtype=dtype).to(self.device)
         self._eval = None
