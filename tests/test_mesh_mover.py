@@ -60,16 +60,122 @@ def test_boundary_kept_and_vtu_round_trip(tmp_path):
 
 def test_training_step_lowers_loss():
     torch.manual_seed(0)
-    model = MeshMover(latent=4, hidden=16, depth=2)
+    model = MeshMover(latent=4, hidden=16, depth=2, feature_grid=16, sample_sigma=0.07)
     x = torch.linspace(0, 1, 32)
     X, Y = torch.meshgrid(x, x, indexing="ij")
     u = torch.tanh((X - 0.5) / 0.05)[None]
     xi = grid_nodes(16, dtype=torch.float32)[None]
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     first = model.loss(u, xi).item()
-    for _ in range(60):
+    for _ in range(20):
         opt.zero_grad()
         loss = model.loss(u, xi)
         loss.backward()
         opt.step()
     assert model.loss(u, xi).item() < 0.9 * first
+
+
+# ------------------------------------------------------------------------- the dmm solver family
+import pytest  # noqa: E402
+
+from physolve.models import solvers  # noqa: E402
+from physolve.models.mesh_mover import DMM, fourier_eval, interp_error  # noqa: E402
+from physolve.pde.library import problems  # noqa: E402
+
+
+def _small_dmm():
+    problem = problems.get("burgers2d_fields")(n=32, steps=40, t_end=0.2)
+    solver = DMM(latent=0, hidden=16, depth=2, feature_grid=16, sample_sigma=0.07, base=10,
+                 train_fields=2, test_fields=2, batch=2, train_points=8)
+    solver.setup(problem, dtype=torch.float64, seed=0)
+    return solver
+
+
+def test_dmm_is_registered_and_refuses_bad_settings():
+    assert solvers.get("dmm") is DMM
+    with pytest.raises(ValueError, match="batch=5 must not exceed train_fields=2"):
+        DMM(batch=5, train_fields=2)
+    with pytest.raises(ValueError, match="base must be an integer >= 1, got 2.5"):
+        DMM(base=2.5)
+    with pytest.raises(ValueError, match="feature_grid must be an integer >= 4"):
+        DMM(feature_grid=2)
+    with pytest.raises(ValueError, match="scales must be positive"):
+        DMM(scales=[0.1, -1.0])
+    with pytest.raises(TypeError, match="burgers2d_fields"):
+        DMM().setup(problems.get("poisson1d")(), dtype=torch.float64, seed=0)
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+        problems.get("burgers2d_fields")(steps=0)
+
+
+def test_interp_error_is_second_order():
+    # sin(2 pi x) sin(2 pi y) is exact in fourier_eval; linear interpolation error ~ h^2
+    n = 32
+    t = np.arange(n) / n
+    u = np.sin(2 * np.pi * t)[:, None] * np.sin(2 * np.pi * t)[None, :]
+    ref = grid_nodes(65).numpy()
+    vals = fourier_eval(u, ref)
+    assert np.abs(vals - np.sin(2 * np.pi * ref[:, 0]) * np.sin(2 * np.pi * ref[:, 1])).max() < 1e-10
+    coarse = interp_error(u, grid_nodes(9).numpy(), ref, vals)
+    fine = interp_error(u, grid_nodes(17).numpy(), ref, vals)
+    assert 3.3 < coarse / fine < 4.7, coarse / fine
+
+
+def test_dmm_ratio_vtu_and_png(tmp_path):
+    import meshio
+    solver = _small_dmm()
+    with torch.no_grad():                               # phi = const: the mesh does not move
+        solver.model.mlp[-1].weight.zero_()
+    m = solver.metrics()
+    assert m["interp_error_ratio"] == pytest.approx(1.0, abs=1e-9) and m["inverted_cells"] == 0
+    opt = torch.optim.Adam(solver.parameters(), lr=1e-2)
+    for _ in range(3):                                  # a moved mesh
+        opt.zero_grad()
+        solver.loss()[0].backward()
+        opt.step()
+    e = solver.evaluate()
+    base = grid_nodes(10).numpy()
+    assert np.abs(e["moved"][0] - base).max() > 1e-4
+    m = solver.metrics()
+    by_hand = []
+    for k, pts in enumerate(e["moved"]):
+        spec, vals = solver.spectral[2 + k], solver.on_ref[2 + k].ravel()
+        by_hand.append(interp_error(spec, base, solver.ref, vals) / interp_error(spec, pts, solver.ref, vals))
+    assert m["interp_error_ratio"] == pytest.approx(np.mean(by_hand), rel=1e-12)
+    assert m["inverted_cells"] == sum(inverted_cells(p, quad_cells(10)) for p in e["moved"])
+    assert np.isfinite(m["monge_ampere_residual"]) and m["monge_ampere_residual"] >= 0
+    files = solver.write_outputs(tmp_path)
+    assert (tmp_path / "plots" / "mesh_1.png").stat().st_size > 1000
+    back = meshio.read(tmp_path / "vtk" / "moved_mesh_1.vtu")
+    assert np.allclose(back.points[:, :2], e["moved"][1])
+    assert np.array_equal(back.cells_dict["quad"], quad_cells(10))
+    assert np.allclose(back.point_data["u"], fourier_eval(solver.spectral[3], e["moved"][1]))
+    assert len(files) == 6
+
+
+def _compose_dmm(overrides):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from physolve.config import config_dir
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["experiment=dmm_burgers2d", *overrides])
+    config = OmegaConf.to_container(cfg, resolve=True)
+    config.pop("resume")
+    return config
+
+
+def test_dmm_experiment_validates_builds_and_names_bad_keys():
+    from physolve.config import ConfigError, build, validate
+    spec = validate(_compose_dmm([]))
+    assert (spec.problem, spec.model) == ("burgers2d_fields", "dmm")
+    assert spec.model_args["alpha"] == 0.01 and spec.problem_args["n"] == 96
+    problem, solver, trainer = build(validate(_compose_dmm(
+        ["problem.n=32", "problem.steps=40", "model.train_fields=2", "model.test_fields=1",
+         "model.batch=1", "model.base=8"])))
+    assert [str(s) for s in trainer.stages] == ["adam:400"] and tuple(solver.u.shape) == (3, 32, 32)
+    with pytest.raises(ConfigError) as info:
+        validate(_compose_dmm(["+model.alhpa=0.1"]))
+    assert info.value.path == "model.alhpa" and "alpha" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        build(validate(_compose_dmm(["model.batch=20"])))
+    assert info.value.path.startswith("model") and "batch=20 must not exceed train_fields=12" in str(info.value)

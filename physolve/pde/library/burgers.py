@@ -30,3 +30,6 @@ def burgers(nu: float = 0.01 / PI, hard: bool = False) -> Problem:
                     Dirichlet(0.0, on="x", hard=hard)],
         reference=burgers_exact(nu), name="burgers",
     )
+
+from ..solvers.burgers2d import burgers2d_fields  # noqa: E402  (2D Burgers states, mesh mover data)
+problems.register("burgers2d_fields")(burgers2d_fields)

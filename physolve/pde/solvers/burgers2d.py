@@ -71,3 +71,36 @@ def random_burgers_fields(count: int, n: int = 96, t_end: float = 0.3, nu: float
         u0 /= np.abs(u0).max()
         out[c] = solve_burgers2d(u0, t_end, steps, nu)
     return out
+
+
+def burgers2d_fields(nu: float = 0.005, t_end: float = 0.3, modes: int = 3, steps: int = 300,
+                     n: int = 96, seed: int = 0):
+    """The family of viscous 2D Burgers states u(., t_end) on the periodic unit square,
+
+        u_t + u (u_x + u_y) = nu (u_xx + u_yy),   (x, y, t) in [0, 1]^2 x [0, t_end],
+
+    from seeded random low-mode initial conditions (`random_burgers_fields`, fields k = 0, 1, ...
+    of the data seed `seed`), solved pseudo-spectrally on the n x n grid. The mesh mover (`dmm`)
+    reads these settings from `problem.fields` and draws its training and held-out fields from
+    them; the problem's residual is the PDE the fields solve.
+    """
+    from ...geometry import Rectangle, TimeInterval
+    from ..problem import Problem
+
+    if not nu > 0 or not t_end > 0:
+        raise ValueError(f"nu and t_end must be > 0, got nu={nu!r}, t_end={t_end!r}")
+    for key, value in (("modes", modes), ("steps", steps), ("n", n)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key} must be an integer >= 1, got {value!r}")
+    if n < 8:
+        raise ValueError(f"n must be >= 8, got {n!r}")
+
+    def residual(f):
+        u = f.u
+        return u.t + u * (u.x + u.y) - nu * (u.xx + u.yy)
+
+    problem = Problem(Rectangle((0.0, 0.0), (1.0, 1.0)) * TimeInterval(0.0, t_end), residual,
+                      inputs="x y t", outputs="u", name="burgers2d_fields")
+    problem.fields = dict(nu=float(nu), t_end=float(t_end), modes=modes, steps=steps, n=n,
+                          seed=int(seed))
+    return problem
