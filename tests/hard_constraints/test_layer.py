@@ -43,7 +43,7 @@ def test_batched_jacobian_matches_autograd():
         torch.testing.assert_close(J[e], ref, rtol=1e-12, atol=1e-12)
 
 
-# finite differences of eps = 1e-5 (central) carry errors ~1e-10 here; smaller eps meets the
+# central differences of eps = 1e-4 agree to ~2e-7 relative here; smaller eps meets the
 # rounding of the solve (|dw| ~ 1e-14 / eps)
 def test_gauss_newton_adjoint_matches_finite_differences():
     """Consistent (square) system: the Gauss-Newton adjoint is exact."""
@@ -53,7 +53,7 @@ def test_gauss_newton_adjoint_matches_finite_differences():
     w0 = torch.zeros(2, 3, dtype=torch.float64)
     fun = lambda p, q: constrained_solve(cubic, w0, [p, q], atol=1e-14, gtol=0.0,  # noqa: E731
                                          xtol=0.0, max_iter=100, on_failure="raise").w
-    assert torch.autograd.gradcheck(fun, (phi, f), eps=1e-5, atol=1e-9, rtol=1e-6)
+    assert torch.autograd.gradcheck(fun, (phi, f), eps=1e-4, atol=1e-9, rtol=1e-6)
 
 
 def test_exact_adjoint_matches_finite_differences_with_residual_left():
@@ -69,7 +69,7 @@ def test_exact_adjoint_matches_finite_differences_with_residual_left():
     fun = lambda p, q: constrained_solve(cubic, w0, [p, q], gtol=0.0, atol=0.0,  # noqa: E731
                                          xtol=1e-14, max_iter=200, adjoint="exact",
                                          on_failure="raise").w
-    assert torch.autograd.gradcheck(fun, (phi, f), eps=1e-5, atol=1e-9, rtol=1e-6)
+    assert torch.autograd.gradcheck(fun, (phi, f), eps=1e-4, atol=1e-9, rtol=1e-6)
     # and the Gauss-Newton adjoint is only an approximation there
     p2, q2 = phi.detach().requires_grad_(True), f.detach().requires_grad_(True)
     gn = torch.autograd.grad(constrained_solve(cubic, w0, [p2, q2], gtol=0.0, atol=0.0,
