@@ -1,6 +1,7 @@
 """Solver families and shared networks."""
 from .base import Solver, solvers
 from .gp_spectral import GPSpectral
+from .hc_moe import HardConstraint, HardConstraintMoE, SoftConstraint
 from .lpinn import LPINN
 from .mgno import MgNO, MgNONet
 from .networks import MLP, FourierFeatures
@@ -8,5 +9,5 @@ from .neural_stagger import NeuralStagger
 from .pig import PIG, GaussianEmbedding
 from .pinn import PINN
 
-__all__ = ["GPSpectral", "GaussianEmbedding", "MLP", "MgNO", "MgNONet", "NeuralStagger", "PIG", "PINN",
+__all__ = ["GPSpectral", "HardConstraint", "HardConstraintMoE", "SoftConstraint", "GaussianEmbedding", "MLP", "MgNO", "MgNONet", "NeuralStagger", "PIG", "PINN",
            "FourierFeatures", "Solver", "solvers"]
