@@ -87,7 +87,7 @@ BAD = [  # override, text naming the key and what is allowed
     ("model.widht=3", "model.widht: unknown key; allowed keys: activation"),
     ("model.width=wide", "model.width: expected an integer, got 'wide'"),
     ("problem=nope", "problem: no config 'nope' in configs/problem/; allowed: allen_cahn1d, burgers"),
-    ("model=nope", "model: no config 'nope' in configs/model/; allowed: gp_spectral, mgno, pig, pinn"),
+    ("model=nope", "model: no config 'nope' in configs/model/; allowed: gp_spectral, hc, hc_moe, lpinn, mgno, neural_stagger, pig, pinn, soft"),
     ("problem.name=nope", "problem.name: unknown problem 'nope'; allowed: allen_cahn, allen_cahn1d, burgers"),
     ("optim.stages.0.name=adamm", "optim.stages[0].name: unknown optimizer 'adamm'; allowed: adabelief, adadagrad, adagrad, adahessian, adam,"),
     ("trainer.dtype=float16", "trainer.dtype: unknown dtype 'float16'; choose one of: float32"),
@@ -97,7 +97,7 @@ BAD = [  # override, text naming the key and what is allowed
     ("nope=1", "nope: unknown key; allowed keys: problem, model, optim, trainer, checkpoint, "
      "output, resume"),
     ("problem=darcy64", "model.name: 'pinn' solves one problem, but 'darcy64' is a problem "
-     "family; choose an operator solver: mgno"),
+     "family; choose an operator solver: hc, hc_moe, mgno, soft"),
     ("problem=poisson_mesh problem.mesh=/nonexistent/plate.msh",
      "problem.mesh: MeshDomain: no mesh file at /nonexistent/plate.msh"),
     ("model.width=[1", "cannot read the override 'model.width=[1'"),

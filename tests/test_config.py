@@ -35,7 +35,7 @@ CASES = [  # key set, value, key path reported, text that must be in the message
     ("problem.k", True, "problem.k", "expected an integer"),
     ("problem.name", "nope", "problem.name", "allowed: allen_cahn, allen_cahn1d, burgers, convection"),
     ("model.name", "torch.nn.Linear", "model.name",
-     "unknown solver 'torch.nn.Linear'; allowed: gp_spectral, mgno, pig, pinn"),
+     "unknown solver 'torch.nn.Linear'; allowed: gp_spectral, hc, hc_moe, lpinn, mgno, neural_stagger, pig, pinn, soft"),
     ("model._target_", "os.system", "model._target_", "unknown key"),
     ("optim.stages.0.name", "adamm", "optim.stages[0].name", "allowed: adabelief, adadagrad, adagrad, adahessian, adam, adamw"),
     ("optim.stages.0.lr", "1e-3", "optim.stages[0].lr", "write 1.0e-3"),
