@@ -122,34 +122,42 @@ def levenberg_marquardt(fn: Callable, w0: torch.Tensor, params: Sequence[torch.T
     r, J = batched_jacobian(fn, w, params)
     cost = r.square().sum(-1)
     it = 0
+    tiny = torch.finfo(w.dtype).tiny
     for it in range(1, opts.max_iter + 1):
         A = J.transpose(1, 2) @ J
         g = (J.transpose(1, 2) @ r.unsqueeze(-1)).squeeze(-1)
         converged |= (cost.sqrt() <= opts.atol) | (g.abs().amax(-1) <= opts.gtol * (1 + cost))
         if bool(converged.all()):
             break
-        diag = torch.diagonal(A, dim1=1, dim2=2)
-        scale = diag + 1e-12 * diag.amax(-1, keepdim=True) + torch.finfo(w.dtype).tiny
-        delta = _cholesky_solve(A + torch.diag_embed(mu[:, None] * scale), -g)
-        trial = w + delta
-        r_new = fn(trial, *params)
+        # only the problems still iterating are evaluated: a batch of experts costs what its
+        # unconverged members cost, not its size times the slowest one's iterations
+        act = (~converged).nonzero().squeeze(1)
+        A_a, g_a, w_a, cost_a, mu_a, nu_a = A[act], g[act], w[act], cost[act], mu[act], nu[act]
+        diag = torch.diagonal(A_a, dim1=1, dim2=2)
+        scale = diag + 1e-12 * diag.amax(-1, keepdim=True) + tiny
+        delta = _cholesky_solve(A_a + torch.diag_embed(mu_a[:, None] * scale), -g_a)
+        trial = w_a + delta
+        r_new = fn(trial, *[p_.index_select(0, act) for p_ in params])
         cost_new = r_new.square().sum(-1)
-        predicted = -(2 * (delta * g).sum(-1) + (delta * (A @ delta.unsqueeze(-1)).squeeze(-1)
-                                                  ).sum(-1))
-        rho = (cost - cost_new) / predicted.clamp_min(torch.finfo(w.dtype).tiny)
+        predicted = -(2 * (delta * g_a).sum(-1)
+                      + (delta * (A_a @ delta.unsqueeze(-1)).squeeze(-1)).sum(-1))
+        rho = (cost_a - cost_new) / predicted.clamp_min(tiny)
         # a step that leaves |r|^2 unchanged to rounding is accepted: near the optimum the
         # decrease falls below the precision of |r|^2 long before w stops moving
-        roundoff = 16 * torch.finfo(w.dtype).eps * cost
-        accept = (cost_new <= cost + roundoff) & torch.isfinite(cost_new) & ~converged
-        small = delta.norm(dim=-1) <= opts.xtol * (w.norm(dim=-1) + opts.xtol)
-        w = torch.where(accept[:, None], trial, w)
-        mu = torch.where(accept, mu * torch.clamp(1 - (2 * rho - 1) ** 3, min=1 / 3),
-                         torch.where(converged, mu, mu * nu))
-        nu = torch.where(accept, torch.full_like(nu, 2.0), torch.where(converged, nu, 2 * nu))
-        converged |= accept & small
-        if bool(accept.any()):
-            r, J = batched_jacobian(fn, w, params)
-            cost = r.square().sum(-1)
+        roundoff = 16 * torch.finfo(w.dtype).eps * cost_a
+        accept = (cost_new <= cost_a + roundoff) & torch.isfinite(cost_new)
+        small = delta.norm(dim=-1) <= opts.xtol * (w_a.norm(dim=-1) + opts.xtol)
+        w[act] = torch.where(accept[:, None], trial, w_a)
+        mu[act] = torch.where(accept, mu_a * torch.clamp(1 - (2 * rho - 1) ** 3, min=1 / 3),
+                              mu_a * nu_a)
+        nu[act] = torch.where(accept, torch.full_like(nu_a, 2.0), 2 * nu_a)
+        converged[act] |= accept & small
+        moved = act[accept]
+        if moved.numel():
+            r_m, J_m = batched_jacobian(fn, w[moved], [p_.index_select(0, moved)
+                                                       for p_ in params])
+            r[moved], J[moved] = r_m, J_m
+            cost[moved] = r_m.square().sum(-1)
     else:
         A = J.transpose(1, 2) @ J
         g = (J.transpose(1, 2) @ r.unsqueeze(-1)).squeeze(-1)
@@ -217,7 +225,9 @@ def constrained_solve(fn: Callable, w0: torch.Tensor, params: Sequence[torch.Ten
     in float64, differentiable in `params` by the implicit function theorem.
 
     fn must be a pure function of its arguments written with torch operations (it is called
-    under torch.func transforms); row e of its output may depend on row e of w only.
+    under torch.func transforms); row e of its output may depend on row e of w only, and every
+    tensor in params has the problems along its first axis (fn is called on sub-batches: the
+    problems that have converged are no longer evaluated).
     `options` (max_iter, atol, gtol, xtol, mu0, adjoint, on_failure) build LMOptions.
     """
     opts = opts or LMOptions(**options)

@@ -102,3 +102,17 @@ def test_bad_options_name_the_key():
         LMOptions(adjoint="unrolled")
     with pytest.raises(ValueError, match="max_iter"):
         LMOptions(max_iter=0)
+
+
+def test_batch_solves_like_each_problem_alone():
+    """Converged problems leave the batch; the others' iterates are those of a solo solve."""
+    phi, f = problem(E=3, M=4, N=4, seed=2)
+    f[1] *= 4                                             # one slower problem
+    w0 = torch.zeros(3, 4, dtype=torch.float64)
+    batch = constrained_solve(cubic, w0, [phi, f], atol=1e-12, gtol=0.0, xtol=0.0,
+                              max_iter=100)
+    for e in range(3):
+        alone = constrained_solve(cubic, w0[e:e + 1], [phi[e:e + 1], f[e:e + 1]], atol=1e-12,
+                                  gtol=0.0, xtol=0.0, max_iter=100)
+        torch.testing.assert_close(batch.w[e:e + 1], alone.w, rtol=0, atol=1e-12)
+    assert bool(batch.converged.all())
