@@ -14,10 +14,11 @@ its nodes, with weights from the constrained solve (physolve.models.hard_constra
 (s_pde = T makes the PDE rows O(1) in the time unit T; s_c = condition_weight). All B x K
 problems of a batch are solved at once by batched Levenberg-Marquardt; gradients reach the
 backbone through the implicit function theorem. Training is physics-informed and data-free:
-the loss is the same residual, on every node of every expert (the constraint sees only
-`points` of them). `hc` is one expert over the whole grid (K = 1), `soft` the same backbone
+the loss is the same residual of the stitched prediction on every node (the constraint sees
+only `points` of them); its finite differences across expert interfaces see the jumps there,
+which is what couples the experts. `hc` is one expert over the whole grid (K = 1), `soft` the same backbone
 with one output u trained on that residual directly. The prediction of the mixture is the
-experts' fields stitched together (no continuity is imposed across expert interfaces).
+experts' fields stitched together (continuity across interfaces only through the loss).
 
 Reference data come from the finite-volume solver of the family; `metrics` reports the
 relative L2 error on the held-out samples (`rel_l2`).
@@ -327,8 +328,11 @@ class HardConstraintMoE(OperatorSolver):
     def loss(self):
         idx = self.next_batch()
         u0 = self.x_train[idx]
-        pred, per_node = self.fields(u0, train=True)
-        terms = self.physics_terms(u0, pred, per_node)
+        pred, _ = self.fields(u0, train=True)
+        # the residual of the stitched field: finite differences across an interface see the
+        # jump between two experts, so the loss couples them (each expert's own residual alone
+        # leaves the inner experts without the inflow they need)
+        terms = self.physics_terms(u0, pred)
         total = terms["pde"] + terms["ic"] + terms["bc"]
         if self.last_solution is not None and self.mode == "hard":
             sol = self.last_solution
