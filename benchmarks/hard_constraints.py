@@ -100,7 +100,7 @@ def main(argv=None):
         results.add("diffusion_sorption", kind, row=row)
         print(kind, {k: row.get(k) for k in ("rel_l2", "step_s", "steps", "cpu_s",
                                               "lm_unconverged_fraction")}, flush=True)
-    results.set("command", command_line(__file__, argv))
+    results.set("command", command_line("benchmarks/hard_constraints.py", argv))
     grid = config["problem"]
     results.set("setup", f"Grid {grid.get('nx')} x {grid.get('nt')} (x by t), float64, "
                          "16 basis functions, hc_moe: 4 spatial experts; one thread.")
