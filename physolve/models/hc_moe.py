@@ -341,6 +341,16 @@ class HardConstraintMoE(OperatorSolver):
         return total, terms
 
 
+    # --- checkpoints --------------------------------------------------------------------------
+    def state_dict(self):
+        return {**super().state_dict(), "point_generator": self.point_generator.get_state()}
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        if "point_generator" in state:
+            self.point_generator.set_state(state["point_generator"])
+
+
 @solvers.register("hc")
 class HardConstraint(HardConstraintMoE):
     """One global hard constraint over the whole grid (hc_moe with experts = 1)."""
@@ -374,7 +384,7 @@ class SoftConstraint(HardConstraintMoE):
         super().__init__(experts=1, **options)
 
 
-def _signature_without(cls, drop):
+def _signature_without(drop):
     import inspect
     sig = inspect.signature(HardConstraintMoE.__init__)
     return sig.replace(parameters=[p for n, p in sig.parameters.items()
@@ -383,6 +393,6 @@ def _signature_without(cls, drop):
 
 # config validation reads these: hc takes every hc_moe option but experts, soft none of the
 # constrained solve's
-HardConstraint.__signature__ = _signature_without(HardConstraint, ("experts", "split"))
-SoftConstraint.__signature__ = _signature_without(SoftConstraint, (
+HardConstraint.__signature__ = _signature_without(("experts", "split"))
+SoftConstraint.__signature__ = _signature_without((
     "basis", "experts", "split", "points", "max_iter", "gtol", "xtol", "adjoint", "on_failure"))

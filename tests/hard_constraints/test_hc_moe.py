@@ -108,3 +108,12 @@ def test_bad_options_named(family, tmp_path):
     with pytest.raises(TypeError, match="diffusion-sorption family"):
         solvers.get("hc_moe")(progress=False).setup(problems.get("darcy")(n=8),
                                                     dtype=torch.float64)
+
+
+def test_checkpoint_round_trip_resumes_the_same_points(family, tmp_path):
+    a = make(family, tmp_path, "hc_moe", experts=2, points=20)
+    a.loss()
+    state = a.state_dict()
+    b = make(family, tmp_path, "hc_moe", experts=2, points=20)
+    b.load_state_dict(state)
+    torch.testing.assert_close(a.loss()[0], b.loss()[0])
