@@ -131,3 +131,78 @@ class DarcyFamily(ProblemFamily):
                 "forcing": self.forcing, "coefficient": self.coefficient,
                 "scheme": "fd5-harmonic"}
 
+
+
+class DiffusionSorptionFamily(ProblemFamily):
+    """R(u) u_t = D u_xx on x in [0, 1], t in [0, T] (PDEBench's diffusion-sorption), with a
+    random initial condition u0.
+
+    R(u) = 1 + (1 - phi) / phi rho_s k_f n_f u^(n_f - 1); u(0, t) = 1, u(1, t) = D u_x(1, t).
+    The grid is space-time: nx nodes on [0, 1] (ends included) by nt nodes on [0, T]; both axes
+    "one_sided". The input field u0 (values at the x nodes, repeated along t so it is a grid
+    field like every family input) is 0.2 * sigmoid(g) with g a random sine/cosine series of
+    `modes` terms (coefficients N(0, 1/k)): smooth, in (0, 0.2), the range of PDEBench's data.
+    Ground truth: the finite-volume BDF2 solver (physolve.pde.solvers.diffusion_sorption) on 2
+    cells per node interval and `steps_per_output` steps per output time.
+
+    In the residual R is evaluated at max(u, u_floor): R is singular at u = 0 and a network's
+    prediction may touch or cross 0 (u_floor = 1e-4 there, where R = 1 + 2.16 * 3.2).
+    """
+
+    name = "diffusion_sorption"
+    inputs = ("x", "t")
+    outputs = ("u",)
+    input_fields = ("u0",)
+
+    def __init__(self, nx: int = 256, nt: int = 101, t_end: float = 500.0, modes: int = 4,
+                 steps_per_output: int = 4, u_floor: float = 1e-4,
+                 name: str = "diffusion_sorption"):
+        for key, val, low in (("nx", nx, 4), ("nt", nt, 3), ("modes", modes, 1),
+                              ("steps_per_output", steps_per_output, 1)):
+            if not isinstance(val, int) or val < low:
+                raise ValueError(f"diffusion_sorption: {key} must be an integer >= {low}, "
+                                 f"got {val!r}")
+        if not t_end > 0 or not u_floor > 0:
+            raise ValueError(f"diffusion_sorption: t_end and u_floor must be > 0, got "
+                             f"{t_end!r}, {u_floor!r}")
+        from ..geometry import Interval
+        from ..geometry.spacetime import TimeInterval
+        from .solvers.diffusion_sorption import SorptionConstants
+        super().__init__(Grid((0.0, 0.0), (1.0, float(t_end)), (nx, nt)),
+                         Interval(0.0, 1.0) * TimeInterval(0.0, float(t_end)),
+                         boundary={"x": "one_sided", "t": "one_sided"})
+        self.spatial = ("x",)
+        self.nx, self.nt, self.t_end, self.modes = nx, nt, float(t_end), modes
+        self.steps_per_output, self.u_floor, self.name = steps_per_output, float(u_floor), name
+        self.constants = SorptionConstants()
+
+    def retardation(self, u):
+        c = self.constants
+        return 1 + c.beta * c.n_f * torch.clamp(u, min=self.u_floor) ** (c.n_f - 1)
+
+    def residual(self, f, u0=None):
+        u = f.u
+        return self.retardation(u) * u.t - self.constants.D * u.xx
+
+    def sample_inputs(self, n, seed):
+        rng = np.random.default_rng(seed)
+        x = self.grid.axes[0].numpy()
+        k = np.arange(1, self.modes + 1)
+        a = rng.normal(size=(n, self.modes)) / k
+        b = rng.normal(size=(n, self.modes)) / k
+        g = a @ np.sin(np.pi * k[:, None] * x) + b @ np.cos(np.pi * k[:, None] * x)
+        u0 = 0.2 / (1 + np.exp(-g))
+        return {"u0": np.repeat(u0[:, :, None], self.nt, axis=2)}
+
+    def solve(self, inputs):
+        from .solvers.diffusion_sorption import diffusion_sorption_on_nodes
+        x = self.grid.axes[0].numpy()
+        u0 = inputs["u0"][:, 0]
+        u = diffusion_sorption_on_nodes(lambda s: np.interp(s, x, u0), self.nx,
+                                        self.grid.axes[1].numpy(), 1, self.steps_per_output)
+        return {"u": u}
+
+    def config(self):
+        return {"family": "diffusion_sorption", "nx": self.nx, "nt": self.nt,
+                "t_end": self.t_end, "modes": self.modes,
+                "steps_per_output": self.steps_per_output, "scheme": "fv-bdf2"}
