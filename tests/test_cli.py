@@ -14,6 +14,8 @@ import torch
 
 from physolve.cli import main
 from physolve.config import config_dir
+from physolve.models import solvers
+from physolve.models.operator import OperatorSolver
 from physolve.pde.library.registry import problems
 from physolve.train.checkpoint import load_checkpoint
 
@@ -85,6 +87,9 @@ def test_multirun_sweeps_a_value(tmp_path, capsys):
     assert widths == [5, 7]
 
 
+OPERATOR_SOLVERS = ", ".join(n for n in solvers.names() if isinstance(solvers.get(n), type)
+                             and issubclass(solvers.get(n), OperatorSolver))
+
 BAD = [  # override, text naming the key and what is allowed
     ("model.widht=3", "model.widht: unknown key; allowed keys: activation"),
     ("model.width=wide", "model.width: expected an integer, got 'wide'"),
@@ -101,7 +106,7 @@ BAD = [  # override, text naming the key and what is allowed
     ("nope=1", "nope: unknown key; allowed keys: problem, model, optim, trainer, checkpoint, "
      "output, resume"),
     ("problem=darcy64", "model.name: 'pinn' solves one problem, but 'darcy64' is a problem "
-     "family; choose an operator solver: mgno"),
+     f"family; choose an operator solver: {OPERATOR_SOLVERS}"),
     ("problem=poisson_mesh problem.mesh=/nonexistent/plate.msh",
      "problem.mesh: MeshDomain: no mesh file at /nonexistent/plate.msh"),
     ("model.width=[1", "cannot read the override 'model.width=[1'"),
