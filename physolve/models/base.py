@@ -86,6 +86,19 @@ class Solver(ABC):
     def unknown_values(self) -> dict[str, float]:
         return {}
 
+    def begin_step(self, step: int) -> bool:
+        """Called by the trainer once per optimizer iteration, before it (global step index
+        `step`): loss weights that adapt during training (physolve.train.balancing) change
+        here, so every closure evaluation of one iteration -- a line search's included -- sees
+        the same objective. Returns whether the objective changed (the trainer then has the
+        optimizer re-evaluate what it cached)."""
+        return False
+
+    def training_metrics(self) -> dict[str, float]:
+        """Scalars of the training objective itself for metrics records (loss weights as
+        `weight/<term>`, the causal weights' minimum, ...)."""
+        return {}
+
     def metrics(self) -> dict[str, float] | None:
         """Accuracy metrics the solver computes itself (e.g. on held-out samples of a problem
         family); None means: compare `predict` with the problem's reference."""

@@ -9,7 +9,7 @@ output transform.
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -21,7 +21,11 @@ from ..pde.jets import unsupported
 from ..pde.taylor_backend import NetworkJet, TaylorEngine
 from .compiled import CompiledOrEager
 from .base import Solver, check_weight_names, derived_seed, fresh_seed, solvers
-from .networks import MLP, FourierFeatures
+from ..train.balancing import (Fixed, objective_terms, residual_vector, run_update,
+                               scaled_residuals)
+from ..train.balancing import balancer as make_balancer
+from ..train.causal import CausalWeights
+from .networks import NETWORKS, FourierFeatures, PeriodicEmbedding
 
 
 @solvers.register("pinn")
@@ -48,6 +52,18 @@ class PINN(Solver):
         need third derivatives stay on reverse mode. "autograd": nested reverse passes (the
         reference). "auto" (default): "taylor" when every layer of the network has a Taylor
         rule (the MLP, its activations and Fourier features do), else "autograd".
+    architecture: "mlp" or "modified_mlp" (Wang, Teng, Perdikaris 2021; networks.ModifiedMLP).
+    weight_fact: random weight factorisation {mean, std} of every layer (networks.
+        FactorizedLinear; e.g. {mean: 1.0, std: 0.1}); None: plain weights.
+    periodic: input axes made exactly periodic by a (cos, sin) embedding with the domain's
+        extent as period (networks.PeriodicEmbedding), e.g. ["x"]; before any Fourier features.
+    balance: how the loss terms are weighted (physolve.train.balancing, docs/training_recipes.md):
+        "fixed" (the weights above alone, the default), "gradnorm", "relobralo", "softadapt"
+        or "rba"; balance_options: that balancer's settings (e.g. {every: 100, alpha: 0.9}).
+        The balancer's multipliers multiply the weights; they change only between optimizer
+        iterations (`begin_step`).
+    causal: causal training of a time-dependent problem (physolve.train.causal): {chunks: 32,
+        eps: 1.0, eps_schedule: null, delta: 0.99}; None: off.
     compile: compile the loss terms on the Taylor path -- the jet pass through the network
         and the residuals, a function of the parameters and points -- with torch.compile
         (one graph, fixed shapes; the first compiled step takes tens of seconds). Steps are
@@ -66,7 +82,11 @@ class PINN(Solver):
                  sampling: str = "sobol", weights: dict[str, float] | None = None,
                  normalize_inputs: bool = True, chunk_size: int = 65536,
                  derivatives: Literal["auto", "taylor", "autograd"] = "auto",
-                 compile: bool = False):
+                 compile: bool = False, architecture: Literal["mlp", "modified_mlp"] = "mlp",
+                 weight_fact: dict[str, float] | None = None,
+                 periodic: list[str] | None = None, balance: str = "fixed",
+                 balance_options: dict[str, Any] | None = None,
+                 causal: dict[str, Any] | None = None):
         if derivatives not in ("auto", "taylor", "autograd"):
             raise ValueError(f"PINN: derivatives must be 'auto', 'taylor' or 'autograd', "
                              f"got {derivatives!r}")
@@ -90,6 +110,21 @@ class PINN(Solver):
         self.chunk_size = chunk_size
         self.derivatives = derivatives
         self.compile = compile
+        if architecture not in NETWORKS:
+            raise ValueError(f"PINN: architecture must be one of {', '.join(NETWORKS)}, "
+                             f"got {architecture!r}")
+        self.architecture, self.weight_fact = architecture, weight_fact
+        if weight_fact is not None:
+            from .networks import dense_layer
+            dense_layer(1, 1, weight_fact)  # bad keys or values fail here, naming them
+        if periodic is not None and (not isinstance(periodic, (list, tuple))
+                                     or not all(isinstance(a, str) for a in periodic)):
+            raise ValueError(f"PINN: periodic must be a list of input names, got {periodic!r}")
+        self.periodic = list(periodic or [])
+        self.balance, self.balance_options = balance, dict(balance_options or {})
+        self.balancer = make_balancer(balance, balance_options)  # fails early on bad settings
+        self.causal_options = causal
+        self.causal = CausalWeights.from_options(causal)
         self.problem = None
 
     # --- set-up -------------------------------------------------------------------------------
@@ -97,12 +132,34 @@ class PINN(Solver):
         """The network u(X); subclasses (other solver families) override this."""
         if self.network is not None:
             return self.network
-        embedding = None
+        embeddings = []
+        if self.periodic:
+            embeddings.append(PeriodicEmbedding(in_dim, self._periods()))
         if self.fourier_features:
-            embedding = FourierFeatures(in_dim, self.fourier_features, self.fourier_sigma,
-                                        generator=generator)
-        return MLP(in_dim, out_dim, self.width, self.depth, self.activation, self.init,
-                   embedding=embedding)
+            d = embeddings[0].out_dim if embeddings else in_dim
+            embeddings.append(FourierFeatures(d, self.fourier_features, self.fourier_sigma,
+                                              generator=generator))
+        embedding = (None if not embeddings else embeddings[0] if len(embeddings) == 1
+                     else _Chain(embeddings))
+        return NETWORKS[self.architecture](in_dim, out_dim, self.width, self.depth,
+                                           self.activation, self.init, embedding=embedding,
+                                           weight_fact=self.weight_fact)
+
+    def _periods(self) -> dict[int, float]:
+        """Period of each periodic axis in the network's coordinates: the domain's extent,
+        divided by the half-width where inputs are normalised to [-1, 1]."""
+        p = self.problem
+        unknown = [a for a in self.periodic if a not in p.inputs]
+        if unknown:
+            raise ValueError(f"PINN: periodic names {unknown}, not inputs of the problem; "
+                             f"inputs are {list(p.inputs)}")
+        lo, hi = p.domain.bbox
+        periods = {}
+        for a in self.periodic:
+            i = p.inputs.index(a)
+            extent = float(hi[i]) - float(lo[i])
+            periods[i] = 2.0 if self.normalize_inputs else extent
+        return periods
 
     def setup(self, problem, *, dtype=torch.float32, device="cpu", seed=None):
         self.problem = problem
@@ -133,6 +190,32 @@ class PINN(Solver):
         self._condition_weights = {c.name: c.weight for c in problem.soft_conditions}
         check_weight_names(self.weights, self.equations, list(self._condition_weights),
                            type(self).__name__)
+        self._setup_balancing()
+
+    def _setup_balancing(self) -> None:
+        """The balancer over every term of the loss, and the causal slices of the points."""
+        terms = [*self.equations, *self._condition_weights]
+        self.balancer = make_balancer(self.balance, self.balance_options)
+        if hasattr(self.balancer, "set_equations"):
+            self.balancer.set_equations(self.equations)
+        self.balancer.setup(terms, derived_seed(self.seed, 3))
+        if self.causal is not None:
+            p = self.problem
+            if p.time is None:
+                raise ValueError(f"{type(self).__name__}: causal training needs a time-dependent "
+                                 f"problem; {p.name!r} has no time input (inputs "
+                                 f"{list(p.inputs)})")
+            lo, hi = p.domain.bbox
+            it = p.inputs.index(p.time)
+            self.causal = CausalWeights.from_options(self.causal_options)
+            self.causal.setup(float(lo[it]), float(hi[it]))
+            self._time_index = self.causal.chunk_index(self.interior[:, it].detach())
+
+    @property
+    def balanced(self) -> bool:
+        """Whether the loss differs from the plain weighted sum (a balancer or causal
+        weights); False keeps today's computation exactly."""
+        return not isinstance(self.balancer, Fixed) or self.causal is not None
 
     def _taylor_engine(self) -> TaylorEngine | None:
         """The forward-mode engine, or None where reverse mode is chosen (or needed)."""
@@ -198,6 +281,11 @@ class PINN(Solver):
             n = c.n or (self.n_initial if c.points_kind == "initial" else self.n_boundary)
             batch = c.sample(n, self.sampling, derived_seed(self.seed, 2 + k, round_index))
             self.batches[c.name] = batch.to(self.dtype, self.device)
+        if getattr(self, "_time_index", None) is not None:
+            self._time_index = self.causal.chunk_index(
+                self.interior[:, p.inputs.index(p.time)].detach())
+        if getattr(self, "equations", None) is not None:  # set up: new points, new RBA weights
+            self.balancer.resampled({})
         return True
 
     # --- evaluation ---------------------------------------------------------------------------
@@ -268,8 +356,42 @@ class PINN(Solver):
 
     def residual_vector(self) -> torch.Tensor:
         """sqrt(w_k / N_k) r_k for every term k, stacked: its squared norm is the loss."""
+        if self.balanced:
+            return residual_vector(self._scaled(self.residuals()), self.total_weight)
         return torch.cat([(self.weight(k) / r.numel()) ** 0.5 * r.reshape(-1)
                           for k, r in self.residuals().items()])
+
+    def _scaled(self, residuals: dict) -> dict:
+        causal_terms = self.equations if self.causal is not None else ()
+        return scaled_residuals(residuals, self.balancer, self.causal,
+                                getattr(self, "_time_index", None), causal_terms)
+
+    def total_weight(self, term: str) -> float:
+        """The user's weight times the balancer's multiplier."""
+        return self.weight(term) * self.balancer.lam.get(term, 1.0)
+
+    # --- balancing between optimizer iterations -----------------------------------------------
+    def begin_step(self, step: int) -> bool:
+        """Called by the trainer before each optimizer iteration: the causal eps schedule and
+        the balancer move on here, never inside an iteration. Whether the objective changed."""
+        changed = self.causal is not None and self.causal.advance()
+        if self.balancer.due(step):
+            def evaluate():
+                residuals = self.residuals()
+                return objective_terms(self._scaled(residuals)), residuals
+
+            changed = run_update(self.balancer, evaluate, self.parameters()) or changed
+        return changed
+
+    def training_metrics(self) -> dict[str, float]:
+        """Per-term total weights, balancer and causal summaries, for metrics records."""
+        if not self.balanced:
+            return {}
+        out = {f"weight/{k}": self.total_weight(k) for k in self.balancer.lam}
+        out.update(self.balancer.summary())
+        if self.causal is not None:
+            out.update(self.causal.summary())
+        return out
 
     def scale_points(self, factor: float) -> bool:
         self.n_interior = max(1, round(self.n_interior * factor))
@@ -287,6 +409,11 @@ class PINN(Solver):
         return self.weights.get("pde", 1.0)
 
     def loss(self):
+        if self.balanced:
+            residuals = self.residuals()
+            objective = objective_terms(self._scaled(residuals))
+            total = sum(self.total_weight(k) * v for k, v in objective.items())
+            return total, {k: r.square().mean() for k, r in residuals.items()}
         terms = self.residual_terms()
         total = sum(self.weight(k) * v for k, v in terms.items())
         return total, terms
@@ -307,9 +434,27 @@ class PINN(Solver):
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self):
-        return {"module": self.module.state_dict(), "round": self.round}
+        state = {"module": self.module.state_dict(), "round": self.round}
+        if self.balanced:
+            state["balancer"] = self.balancer.state_dict()
+            if self.causal is not None:
+                state["causal"] = self.causal.state_dict()
+        return state
 
     def load_state_dict(self, state):
         self.module.load_state_dict(state["module"])
         if state.get("round", 0) != self.round:
             self.resample(state["round"])
+        # after resampling, which starts pointwise weights afresh
+        if "balancer" in state:
+            self.balancer.load_state_dict(state["balancer"])
+        if "causal" in state:
+            self.causal.load_state_dict(state["causal"])
+
+
+class _Chain(nn.Sequential):
+    """Embeddings applied in turn (periodic, then Fourier features); out_dim is the last's."""
+
+    @property
+    def out_dim(self) -> int:
+        return self[-1].out_dim

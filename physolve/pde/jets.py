@@ -89,6 +89,13 @@ class Jet:
         return self._like(self.value + other.value,
                           [g + k for g, k in zip(self.first, other.first)], second)
 
+    def __neg__(self) -> "Jet":
+        return self._like(-self.value, [-g for g in self.first],
+                          [None if h is None else -h for h in self.second])
+
+    def __sub__(self, other: "Jet") -> "Jet":
+        return self + (-other)
+
 
 def seed(points: torch.Tensor, firsts: tuple[int, ...], pairs: tuple[tuple[int, int], ...],
          center: torch.Tensor | None = None, half: torch.Tensor | None = None) -> Jet:

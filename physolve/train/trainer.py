@@ -23,6 +23,8 @@ from . import distributed
 
 
 CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
+# Metrics shown in the progress bar, by record key: label.
+POSTFIX = {"loss": "loss", "rel_l2": "rel_l2", "causal_min_weight": "causal_w"}
 
 
 class TrainingDiverged(RuntimeError):
@@ -183,6 +185,7 @@ class Trainer:
                     growth = batch_schedule(solver, k)
                     if growth is not None and solver.scale_points(growth):
                         self._resample(state, optimizer)
+                self._begin_step(state, optimizer)
                 loss = self._step(stage, optimizer, state)
                 if scheduler is not None:
                     scheduler.step()
@@ -201,8 +204,8 @@ class Trainer:
                     record = self._metrics_record(state, stage, loss)
                     for cb in callbacks:
                         cb.on_metrics(state, record)
-                    bar.set_postfix({k_: f"{v:.3g}" for k_, v in record.items()
-                                     if k_ in ("loss", "rel_l2")}, refresh=False)
+                    bar.set_postfix({POSTFIX[k_]: f"{v:.3g}" for k_, v in record.items()
+                                     if k_ in POSTFIX}, refresh=False)
                     good = (state.step, copy.deepcopy(solver.state_dict()))
                 state.stage_done = bool(last or stop)
                 for cb in callbacks:
@@ -218,6 +221,21 @@ class Trainer:
         if self.progress and distributed.is_main():
             print(f"stage {stage}: {state.stage_step} steps, {reason}", file=sys.stderr)
         return summary, good
+
+    @staticmethod
+    def _begin_step(state: TrainState, optimizer) -> None:
+        """The solver's per-iteration hook (adaptive loss weights, causal eps schedule):
+        before the iteration, so its closure evaluations all see one objective. An optimizer
+        that caches the loss and gradient at the current point (quasi-Newton, LM) is told
+        when the objective changed, as after resampling."""
+        if state.solver.begin_step(state.step):
+            if distributed.active():
+                raise NotImplementedError(
+                    "adaptive loss weights and causal training do not run distributed yet "
+                    "(each rank would weigh its own points); use balance=fixed, no causal, "
+                    "with nproc > 1")
+            if hasattr(optimizer, "refresh"):
+                optimizer.refresh()
 
     @staticmethod
     def _resample(state: TrainState, optimizer) -> None:
@@ -304,6 +322,7 @@ class Trainer:
         record.update({f"loss_{k}": float(v) for k, v in state.last_terms.items()})
         record.update(reference_metrics(state.solver, state.problem))
         record.update({f"unknown_{k}": v for k, v in state.solver.unknown_values().items()})
+        record.update(state.solver.training_metrics())
         return record
 
 
