@@ -36,6 +36,9 @@ import torch
 from torch import nn
 
 from ..pde.conditions import Dirichlet, Initial, Periodic
+from ..train.balancing import Fixed, objective_terms, run_update, scaled_residuals
+from ..train.balancing import balancer as make_balancer
+from ..train.causal import CausalWeights
 from .base import Solver, derived_seed, fresh_seed, solvers
 from .networks import MLP
 
@@ -62,6 +65,10 @@ class LPINN(Solver):
     n_predict: label-grid size used to map back to Eulerian points.
     t_end: train and evaluate only on [t0, t_end] (e.g. before characteristics cross); the
         metrics are then those on the reference points with t <= t_end (key `t_end` added).
+    balance, balance_options: loss balancing of the three terms, as for PINN
+        (physolve.train.balancing; the multipliers multiply `weights`).
+    causal: causal weights over time slices of the labels' times for the characteristics and
+        state residuals, as for PINN (physolve.train.causal); None: off.
     """
 
     name = "lpinn"
@@ -69,7 +76,12 @@ class LPINN(Solver):
     def __init__(self, velocity=None, nu: float = 0.0, width_state: int = 50, depth_state: int = 5,
                  width_char: int = 50, depth_char: int = 2, activation: str = "tanh",
                  n_xi: int = 128, n_t: int = 50, weights: dict | None = None,
-                 n_predict: int = 2048, t_end: float | None = None):
+                 n_predict: int = 2048, t_end: float | None = None, balance: str = "fixed",
+                 balance_options: dict | None = None, causal: dict | None = None):
+        self.balance, self.balance_options = balance, dict(balance_options or {})
+        self.balancer = make_balancer(balance, balance_options)  # fails early, naming the key
+        self.causal_options = causal
+        self.causal = CausalWeights.from_options(causal)
         if t_end is not None and (not isinstance(t_end, numbers.Real) or isinstance(t_end, bool)):
             raise ValueError(f"lpinn: t_end must be a number or null, got {t_end!r}")
         self.t_end = None if t_end is None else float(t_end)
@@ -149,6 +161,17 @@ class LPINN(Solver):
             with torch.no_grad():
                 u0 = self.u0(self._points(self.xi, torch.full_like(self.xi, self.t0)))
             self.c_scale = max(float(u0.abs().max()), 1e-12)
+        terms = ["characteristics", "state"]
+        if self.dirichlet and not self.periodic:
+            terms.append("boundary")
+        self.balancer = make_balancer(self.balance, self.balance_options)
+        if hasattr(self.balancer, "set_equations"):
+            self.balancer.set_equations(("characteristics", "state"))
+        self.balancer.setup(terms, derived_seed(seed, 3))
+        if self.causal is not None:
+            self.causal = CausalWeights.from_options(self.causal_options)
+            self.causal.setup(self.t0, self.t1)
+            self._time_index = self.causal.chunk_index(self.t)
 
     def _features(self, xi, t):
         s = 2.0 * (t - self.t0) / (self.t1 - self.t0) - 1.0
@@ -197,7 +220,57 @@ class LPINN(Solver):
     def parameters(self):
         return list(self.net_x.parameters()) + list(self.net_u.parameters())
 
+    @property
+    def balanced(self) -> bool:
+        return not isinstance(self.balancer, Fixed) or self.causal is not None
+
+    def _pointwise(self) -> dict[str, torch.Tensor]:
+        """Pointwise residuals of the three terms (the boundary's: X - edge and u - g)."""
+        r_x, r_u = self.residuals(self.xi, self.t)
+        out = {"characteristics": r_x, "state": r_u}
+        if self.dirichlet and not self.periodic:
+            parts = []
+            for edge in (self.a, self.b):
+                xi = torch.full_like(self.tb, edge)
+                X, u = self.fields(xi, self.tb)
+                g = torch.cat([d.target_fn(self._points(xi, self.tb)).reshape(-1)
+                               for d in self.dirichlet[:1]])
+                parts += [X - edge, u - g]
+            out["boundary"] = torch.cat(parts)
+        return out
+
+    def _objective(self, residuals):
+        causal_terms = ("characteristics", "state") if self.causal is not None else ()
+        return objective_terms(scaled_residuals(residuals, self.balancer, self.causal,
+                                                getattr(self, "_time_index", None),
+                                                causal_terms))
+
+    def begin_step(self, step: int) -> bool:
+        """Balancer and causal eps schedule move on here, between optimizer iterations."""
+        changed = self.causal is not None and self.causal.advance()
+        if self.balancer.due(step):
+            def evaluate():
+                residuals = self._pointwise()
+                return self._objective(residuals), residuals
+
+            changed = run_update(self.balancer, evaluate, self.parameters()) or changed
+        return changed
+
+    def training_metrics(self):
+        if not self.balanced:
+            return {}
+        out = {f"weight/{k}": self.weights[k] * lam for k, lam in self.balancer.lam.items()}
+        out.update(self.balancer.summary())
+        if self.causal is not None:
+            out.update(self.causal.summary())
+        return out
+
     def loss(self):
+        if self.balanced:
+            residuals = self._pointwise()
+            objective = self._objective(residuals)
+            total = sum(self.weights[k] * self.balancer.lam[k] * v for k, v in objective.items())
+            return total, {k: r.square().mean().detach() for k, r in residuals.items()}
         r_x, r_u = self.residuals(self.xi, self.t)
         terms = {"characteristics": (r_x ** 2).mean(), "state": (r_u ** 2).mean()}
         if self.dirichlet and not self.periodic:
@@ -264,11 +337,20 @@ class LPINN(Solver):
         return {**error_metrics(pred, vals[keep], ref.outputs), "t_end": self.t_end}
 
     def state_dict(self):
-        return {"net_x": self.net_x.state_dict(), "net_u": self.net_u.state_dict()}
+        state = {"net_x": self.net_x.state_dict(), "net_u": self.net_u.state_dict()}
+        if self.balanced:
+            state["balancer"] = self.balancer.state_dict()
+            if self.causal is not None:
+                state["causal"] = self.causal.state_dict()
+        return state
 
     def load_state_dict(self, state):
         self.net_x.load_state_dict(state["net_x"])
         self.net_u.load_state_dict(state["net_u"])
+        if "balancer" in state:
+            self.balancer.load_state_dict(state["balancer"])
+        if "causal" in state:
+            self.causal.load_state_dict(state["causal"])
 
 
 def diffusion_chain_rule(X, u, xi):

@@ -134,7 +134,7 @@ class GradNorm(LossBalancer):
     name = "gradnorm"
     needs_gradients = True
 
-    def __init__(self, every: int = 100, alpha: float = 0.9, mode: str = "norm",
+    def __init__(self, every: int = 100, alpha: float = 0.9, mode: str = "max_mean",
                  max_weight: float = 1e6):
         super().__init__(every)
         self.alpha = _number(self.name, "alpha", alpha, 0.0, 1.0)
