@@ -10,15 +10,17 @@ import physolve as ps
 from physolve.models.networks import MLP
 from physolve.train.balancing import RBA, ReLoBRaLo, SoftAdapt, balancer
 
+from .cases import heat
 
-def _solver(problem="burgers", **kw):
+
+def _solver(**kw):
     solver = ps.PINN(width=6, depth=2, n_interior=40, n_boundary=10, **kw)
-    solver.setup(ps.problems.get(problem)(), dtype=torch.float64, seed=3)
+    solver.setup(heat(), dtype=torch.float64, seed=3)
     return solver
 
 
 def _train(**kw):
-    return ps.solve(ps.problems.get("burgers")(),
+    return ps.solve(heat(),
                     ps.PINN(width=6, depth=2, n_interior=40, n_boundary=10, **kw),
                     optim=["adam:15:lr=1e-2", "lbfgs:8"], dtype="float64", seed=3,
                     progress=False, metrics_every=5)
@@ -176,8 +178,8 @@ def test_every_balancer_trains_pinn_pig_and_lpinn(name):
                           balance=name, balance_options=options),
                    optim=["adam:6"], dtype="float64", seed=0, progress=False, metrics_every=3)
     assert "weight/dirichlet" in pig.history[-1]
-    lpinn = ps.solve(ps.problems.get("burgers")(),
-                     ps.models.solvers.get("lpinn")(velocity="u", nu=0.003, width_state=6,
+    lpinn = ps.solve(heat(),
+                     ps.models.solvers.get("lpinn")(velocity=0.0, nu=0.1, width_state=6,
                                                     depth_state=1, width_char=6,
                                                     depth_char=1, n_xi=12, n_t=6,
                                                     balance=name, balance_options=options),
@@ -189,11 +191,11 @@ def test_every_balancer_trains_pinn_pig_and_lpinn(name):
 
 
 def test_lpinn_gradnorm_weights_equal_the_formula():
-    solver = ps.models.solvers.get("lpinn")(velocity="u", nu=0.003, width_state=6,
+    solver = ps.models.solvers.get("lpinn")(velocity=0.0, nu=0.1, width_state=6,
                                             depth_state=1, width_char=6, depth_char=1, n_xi=12,
                                             n_t=6, balance="gradnorm",
                                             balance_options={"alpha": 0.5, "mode": "norm"})
-    solver.setup(ps.problems.get("burgers")(), dtype=torch.float64, device="cpu", seed=1)
+    solver.setup(heat(), dtype=torch.float64, device="cpu", seed=1)
     params = solver.parameters()
     norms = {}
     for k, r in solver._pointwise().items():
