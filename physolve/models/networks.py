@@ -89,11 +89,12 @@ class PeriodicEmbedding(nn.Module):
         self.in_dim, self.periods = in_dim, dict(periods)
         axes = sorted(periods)
         rest = [a for a in range(in_dim) if a not in periods]
-        # rows of the two linear maps x -> (omega_a x_a) and x -> x_rest
-        omega = torch.zeros(len(axes), in_dim)
+        # rows of the two linear maps x -> (omega_a x_a) and x -> x_rest; built in float64 so
+        # that 2 pi / L is not first rounded to float32 (the period would be off by 1e-7)
+        omega = torch.zeros(len(axes), in_dim, dtype=torch.float64)
         for j, a in enumerate(axes):
             omega[j, a] = 2 * math.pi / periods[a]
-        keep = torch.zeros(len(rest), in_dim)
+        keep = torch.zeros(len(rest), in_dim, dtype=torch.float64)
         for j, a in enumerate(rest):
             keep[j, a] = 1.0
         self.register_buffer("omega", omega)

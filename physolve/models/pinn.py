@@ -140,7 +140,7 @@ class PINN(Solver):
             embeddings.append(FourierFeatures(d, self.fourier_features, self.fourier_sigma,
                                               generator=generator))
         embedding = (None if not embeddings else embeddings[0] if len(embeddings) == 1
-                     else _Chain(embeddings))
+                     else _Chain(*embeddings))
         return NETWORKS[self.architecture](in_dim, out_dim, self.width, self.depth,
                                            self.activation, self.init, embedding=embedding,
                                            weight_fact=self.weight_fact)
