@@ -140,6 +140,30 @@ class ReferenceData(Reference):
 
 # --- Burgers: the Cole-Hopf solution ------------------------------------------------------
 
+class Solved(Reference):
+    """Reference values from a classical solver, run on first use (problems are built often,
+    compared rarely): `make()` returns (points (N, d), values (N,) or (N, outputs))."""
+
+    def __init__(self, make: Callable, outputs=None):
+        super().__init__(outputs)
+        self._make = make
+        self._data = None
+
+    def _load(self):
+        if self._data is None:
+            points, values = self._make()
+            data = ReferenceData(points, values, self._outputs)
+            data.bind(self.problem)
+            self._data = data
+        return self._data
+
+    def points(self):
+        return self._load().points()
+
+    def values(self):
+        return self._load().values()
+
+
 def burgers_cole_hopf(x: np.ndarray, t: np.ndarray, nu: float, dz: float = 0.01,
                       z_max: float = 14.0, chunk: int = 2048) -> np.ndarray:
     """u(x, t) for u_t + u u_x = nu u_xx, u(x, 0) = -sin(pi x), u(+-1, t) = 0.
