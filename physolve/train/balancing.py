@@ -20,9 +20,9 @@ Members (`balancer(name, **options)`):
                exactly as without a balancer).
     gradnorm   learning-rate annealing (Wang, Teng, Perdikaris 2021): from the gradients
                g_k = grad_theta L_k every `every` steps,
-                 mode "norm" (jaxpi):      hat_k = sum_j |g_j|_2 / |g_k|_2
-                 mode "max_mean" (paper):  hat_k = max_i |g_pde,i| / mean_i |g_k,i|,
-                                           hat = 1 for the PDE's equations
+                 mode "max_mean" (paper, default):  hat_k = max_i |g_pde,i| / mean_i |g_k,i|,
+                                                    hat = 1 for the PDE's equations
+                 mode "norm" (jaxpi):               hat_k = sum_j |g_j|_2 / |g_k|_2
                and lambda_k <- alpha lambda_k + (1 - alpha) hat_k.
     relobralo  relative loss balancing with random lookback (Bischof, Kraus 2021):
                  bal_k(t, t') = K softmax_k(L_k(t) / (T L_k(t'))),
@@ -125,8 +125,10 @@ class GradNorm(LossBalancer):
 
     every: steps between updates (the gradients of every term cost one backward pass each).
     alpha: moving-average factor, lambda <- alpha lambda + (1 - alpha) hat (0: no memory).
-    mode: "norm" (hat_k = sum_j |g_j| / |g_k|, the form of jaxpi) or "max_mean" (the paper's
-        hat_k = max |g_pde| / mean |g_k| for conditions, 1 for the PDE's equations).
+    mode: "max_mean" (the paper's hat_k = max |g_pde| / mean |g_k| for conditions, 1 for the
+        PDE's equations; the default) or "norm" (hat_k = sum_j |g_j| / |g_k| for every term,
+        the form of jaxpi). "norm" raises a term whose gradient vanishes without bound: on
+        Laplace's equation from a flat start, the PDE's (docs/training_recipes.md).
     max_weight: multipliers are clipped to [1 / max_weight, max_weight] (a term whose
         gradient vanishes would otherwise get an infinite weight).
     """
