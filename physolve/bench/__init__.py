@@ -13,10 +13,11 @@ The budget stops a run on the Trainer's own clock (its `time_limit` for the whol
 stage's `time_limit`); each run records the error trace, the command, the clock, the thread
 count and the machine's load (physolve.bench.environment). Not imported by `import physolve`.
 """
+from .configs import compose_experiment
 from .environment import command_line, environment, load_average
 from .harness import Budget, Case, run
 from .plots import plot_traces
 from .results import Results
 
-__all__ = ["Budget", "Case", "Results", "command_line", "environment", "load_average",
+__all__ = ["Budget", "Case", "Results", "command_line", "compose_experiment", "environment", "load_average",
            "plot_traces", "run"]
