@@ -1,5 +1,6 @@
 """LPINN: exact characteristics, chain-rule diffusion, interpolation, declarations."""
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -146,3 +147,23 @@ def test_hard_initial_condition_and_short_training():
         loss.backward()
         opt.step()
     assert loss.item() < 0.1 * first
+
+
+def test_benchmark_rows_match_parameters_and_run_to_the_budget(tmp_path):
+    """benchmarks/lpinn_vs_pinn.py: the PINN row's parameter count is within 1 % of the LPINN's,
+    both take the row's beta, and a short row trains and writes the table and the figure."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "lpinn_vs_pinn", Path(__file__).resolve().parents[2] / "benchmarks" / "lpinn_vs_pinn.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    n = bench.parameter_count(bench.compose_experiment(bench.EXPERIMENTS["lpinn"]))
+    configs = bench.configs(100, n)
+    assert {c["problem"]["beta"] for c in configs.values()} == {100}
+    assert abs(bench.parameter_count(configs["pinn"]) - n) <= 0.01 * n
+    assert all(c["optim"]["stages"][-1]["steps"] == bench.UNBOUNDED for c in configs.values())
+    bench.main(["--budget", "2", "--betas", "10", "--methods", "lpinn", "--out", str(tmp_path)])
+    table = (tmp_path / "lpinn.md").read_text()
+    assert "| 10 | LPINN state" in table and "time limit of 2 s" in table
+    assert (tmp_path / "lpinn.png").stat().st_size > 0
