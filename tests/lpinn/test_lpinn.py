@@ -177,3 +177,31 @@ def test_benchmark_rows_match_parameters_and_run_to_the_budget(tmp_path):
     table = (tmp_path / "lpinn.md").read_text()
     assert "| sin x, beta 10 | LPINN state" in table and "time limit of 2 s" in table
     assert (tmp_path / "lpinn.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("case", ["pulse", "burgers"])
+def test_state_residual_is_the_chain_rule_scaled_by_the_stretch(case):
+    """r_u (X0_xi / X_xi)^3 = u_t - nu u_XX for a trained-from-nothing (random) pair of networks:
+    the cleared form has the chain rule's zeros, and equals it where X_xi = X0_xi."""
+    from physolve.pde.library import problems
+    if case == "pulse":
+        s = _solver(problems.get("convection_diffusion_pulse")(), velocity=50.0, nu=0.01)
+    else:
+        s = _solver(burgers(), velocity="u", nu=0.01 / math.pi)
+    with torch.no_grad():  # a correction that bends X (the zero start would make X = X0)
+        for p in s.net_x.parameters():
+            p.add_(0.01 * torch.randn(p.shape, generator=torch.Generator().manual_seed(3),
+                                      dtype=p.dtype))
+    _, r_u = s.residuals(s.xi, s.t)
+    xi = s.xi.detach().requires_grad_(True)
+    t = s.t.detach().requires_grad_(True)
+    X, u = s.fields(xi, t)
+    u_t = torch.autograd.grad(u.sum(), t, create_graph=True)[0]
+    X_xi = torch.autograd.grad(X.sum(), xi, create_graph=True)[0]
+    plain = u_t - s.nu * diffusion_chain_rule(X, u, xi)
+    stretch = s._straight_stretch(s.xi, s.t)
+    if case == "pulse":
+        assert torch.equal(stretch, torch.ones_like(stretch))
+    else:
+        assert float(stretch.min()) < 0.5   # converging characteristics
+    assert torch.allclose(r_u * (stretch / X_xi) ** 3, plain, rtol=1e-9, atol=1e-9)
