@@ -20,23 +20,14 @@ from pathlib import Path
 
 import torch
 
-from physolve.bench import Budget, Case, Results, command_line, run
+from physolve.bench import Budget, Case, Results, command_line, compose_experiment, run
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("soft", "hc", "hc_moe")
 PAPER = {"soft": "85.9 %", "hc": "7.55 %", "hc_moe": "3.60 %"}
 
 
-def compose(experiment: str, overrides=()) -> dict:
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
-
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base=None):
-        cfg = hydra_compose("config", overrides=[f"experiment={experiment}", *overrides])
-    config = OmegaConf.to_container(cfg, resolve=True)
-    config.pop("resume", None)
-    return config
+compose = compose_experiment  # the experiment's run config (physolve.bench)
 
 
 def step_time(solver, steps: int) -> float:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from physolve.bench import Budget, Case, Results, command_line, run
+from physolve.bench import Budget, Case, Results, command_line, compose_experiment, run
 from physolve.train.trainer import CLOCKS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,17 +35,7 @@ CASES = {"helmholtz": "pig_helmholtz", "klein_gordon": "pig_klein_gordon"}
 
 
 # --- configs ----------------------------------------------------------------------------------
-def compose(experiment: str, overrides: tuple[str, ...] = ()) -> dict:
-    """The resolved config of `experiment=<name>` as plain containers (Hydra's compose API)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
-
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base=None):
-        cfg = hydra_compose("config", overrides=[f"experiment={experiment}", *overrides])
-    config = OmegaConf.to_container(cfg, resolve=True)
-    config.pop("resume", None)   # a key of the command (physolve.cli), not of the run
-    return config
+compose = compose_experiment  # the experiment's run config (physolve.bench)
 
 
 def build(config: dict):

@@ -7,7 +7,7 @@ from physolve.pde.library import problems
 
 NAMES = {"allen_cahn1d", "burgers", "convection", "darcy", "darcy64", "helmholtz2d",
          "inverse_diffusion", "klein_gordon", "poisson1d", "poisson1d_sin", "poisson1d_xsin",
-         "poisson2d_c", "poisson2d_sin", "poisson_mesh"}
+         "poisson2d_c", "poisson2d_sin", "poisson_mesh", "convection_diffusion_pulse"}
 
 
 def test_registered_names_unchanged_and_bare_allen_cahn_time_dependent():
@@ -52,3 +52,23 @@ def test_each_problem_lives_in_its_physics_module():
         assert problems.get(name).__module__ == f"physolve.pde.library.{module}", name
     for old in ("gp_cases", "pig_cases", "classic"):
         assert importlib.util.find_spec(f"physolve.pde.library.{old}") is None
+
+
+def test_convection_diffusion_pulse_exact_solution_satisfies_the_equation_and_is_periodic():
+    problem = problems.get("convection_diffusion_pulse")(beta=50.0, nu=0.01)
+    gen = torch.Generator().manual_seed(0)
+    x = (torch.rand(300, generator=gen, dtype=torch.float64) * 2 * torch.pi).requires_grad_()
+    t = torch.rand(300, generator=gen, dtype=torch.float64).requires_grad_()
+    u = problem.reference.fn(x, t)
+
+    def d(f, z):
+        return torch.autograd.grad(f.sum(), z, create_graph=True)[0]
+
+    u_x = d(u, x)
+    assert (d(u, t) + 50.0 * u_x - 0.01 * d(u_x, x)).abs().max() < 1e-10
+    shifted = problem.reference.fn(x + 2 * torch.pi, t)
+    assert (shifted - u).abs().max() < 1e-12
+    # the pulse keeps its integral (mass) while it spreads
+    grid = torch.linspace(0, 2 * torch.pi, 4001, dtype=torch.float64)[:-1]
+    mass = [float(problem.reference.fn(grid, torch.full_like(grid, s)).mean()) for s in (0, 1)]
+    assert abs(mass[1] - mass[0]) < 1e-12

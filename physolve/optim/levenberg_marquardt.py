@@ -17,6 +17,13 @@ reverse pass differentiated once more), batched over `chunk_size` columns. It co
 three backward passes per parameter, so LM suits small networks with few residuals.
 Memory: J has N_res x N_params entries and A has N_params^2 (both in the parameters' dtype);
 `max_memory` (bytes) is checked before allocation.
+
+Several processes (data parallel): each rank's residual vector covers its own shard, so the
+vectors cannot be joined, but the normal equations can. With `reduce` the mean over ranks
+(the trainer sets physolve.train.distributed.all_reduce_mean under torch.distributed), A, g
+and every F entering the gain ratio are reduced: F is then the loss on the union of the
+shards, every rank solves the same system and takes the identical step. Each rank forms only
+its own J (N_res / ranks rows); the reduction moves N_params^2 numbers per linearisation.
 """
 from __future__ import annotations
 
@@ -65,6 +72,9 @@ class LevenbergMarquardt(FlatOptimizer):
     tolerance_grad, tolerance_change: stop when max|g| or the relative loss change falls below.
     chunk_size: Jacobian columns per batched pass.
     max_memory: bytes J (N_res x N_params) and A (N_params^2) may take together.
+
+    Attribute `reduce` (a tensor -> tensor map, default the identity): applied to A, g and
+    |r|^2 so that they are the mean over processes (see the module docstring).
     """
 
     def __init__(self, params, damping: float = 1e-3, damping_mode: str = "identity",
@@ -80,6 +90,11 @@ class LevenbergMarquardt(FlatOptimizer):
                                       max_tries=max_tries, tolerance_grad=tolerance_grad,
                                       tolerance_change=tolerance_change, chunk_size=chunk_size,
                                       max_memory=max_memory))
+        self.reduce: Callable[[torch.Tensor], torch.Tensor] = lambda t: t
+
+    def _sum_of_squares(self, r: torch.Tensor) -> float:
+        rd = r.detach()
+        return float(self.reduce(rd @ rd))
 
     def refresh(self) -> None:
         self._flat_state().pop("r", None)
@@ -91,7 +106,8 @@ class LevenbergMarquardt(FlatOptimizer):
                      group["max_memory"])
         J = jacobian(r, self._params, group["chunk_size"])
         rd = r.detach()
-        return {"r": rd, "f": float(rd @ rd), "A": J.T @ J, "g": J.T @ rd}
+        return {"r": rd, "f": self._sum_of_squares(rd), "A": self.reduce(J.T @ J),
+                "g": self.reduce(J.T @ rd)}
 
     def _residual(self, closure: Callable, x: torch.Tensor) -> torch.Tensor:
         self._set(x)
@@ -126,7 +142,7 @@ class LevenbergMarquardt(FlatOptimizer):
             delta = self._solve(A + torch.diag(mu * D), -g)
             predicted = -float(2 * (delta @ g) + delta @ (A @ delta))
             r_new = self._residual(closure, x + delta)
-            f_new = float(r_new.detach() @ r_new.detach())
+            f_new = self._sum_of_squares(r_new)
             rho = (f - f_new) / predicted if predicted > 0 else -1.0
             if math.isfinite(f_new) and rho > 0:
                 state["mu"] = mu * max(1 / 3, 1 - (2 * rho - 1) ** 3)

@@ -263,9 +263,9 @@ class Trainer:
         spec = stage.spec
         if spec.residuals:  # Gauss-Newton type: the optimizer differentiates the residuals
             if distributed.active():
-                raise NotImplementedError(
-                    f"stage '{stage}': residual-based optimizers (Levenberg-Marquardt) do not "
-                    "run distributed yet; use adam, lbfgs, bfgs or ssbroyden with nproc > 1")
+                # the ranks' normal equations and squared norms are averaged, so every rank
+                # solves the system of the union of the shards (levenberg_marquardt.py)
+                optimizer.reduce = distributed.all_reduce_mean
             return float(optimizer.step(solver.residual_vector))
 
         # Gradients go to the optimizer's parameters only: the collocation points also require

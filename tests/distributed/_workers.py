@@ -44,16 +44,24 @@ def loss_and_grad(rank: int, world: int, port: int, out: str) -> None:
     distributed.shutdown()
 
 
-def fit(rank: int, world: int, port: int, out: str) -> None:
+def fit(rank: int, world: int, port: int, out: str, stages=STAGES) -> None:
     """A short Adam + L-BFGS run through the Trainer."""
     from physolve.train import distributed
     set_env(rank, world, port)
     s = solver()
-    ps.Trainer(STAGES, dtype="float64", seed=0, progress=False, metrics_every=0,
+    ps.Trainer(stages, dtype="float64", seed=0, progress=False, metrics_every=0,
                threads=None).fit(problem(), s)
     torch.save({"params": [p.detach().clone() for p in s.parameters()],
                 "points": s.interior.detach().clone()}, f"{out}/rank{rank}.pt")
     distributed.shutdown()
+
+
+LM_STAGES = ["adam:3", "lm:4"]
+
+
+def fit_lm(rank: int, world: int, port: int, out: str) -> None:
+    """A short Adam + Levenberg-Marquardt run through the Trainer."""
+    fit(rank, world, port, out, LM_STAGES)
 
 
 class UnionPINN(ps.PINN):

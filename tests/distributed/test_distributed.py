@@ -41,13 +41,15 @@ def test_loss_and_gradient_equal_single_process_on_union(tmp_path):
             assert torch.allclose(g, p.grad, rtol=0, atol=1e-12)
 
 
-def test_adam_lbfgs_on_two_ranks_equals_one_process_on_union(tmp_path):
-    ranks = _spawn(W.fit, tmp_path)
+@pytest.mark.parametrize("worker, stages", [(W.fit, W.STAGES), (W.fit_lm, W.LM_STAGES)],
+                         ids=["adam_lbfgs", "adam_lm"])
+def test_second_order_runs_on_two_ranks_equal_one_process_on_union(tmp_path, worker, stages):
+    ranks = _spawn(worker, tmp_path)
     for p0, p1 in zip(ranks[0]["params"], ranks[1]["params"]):
         assert torch.equal(p0, p1)  # identical parameters on every rank
     union = torch.cat([ranks[0]["points"], ranks[1]["points"]])
     s = W.UnionPINN(union, width=8, depth=2, n_interior=64)
-    ps.Trainer(W.STAGES, dtype="float64", seed=0, progress=False, metrics_every=0,
+    ps.Trainer(stages, dtype="float64", seed=0, progress=False, metrics_every=0,
                threads=None).fit(W.problem(), s)
     start = W.solver()
     start.setup(W.problem(), dtype=torch.float64, seed=0)
