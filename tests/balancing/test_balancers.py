@@ -197,6 +197,12 @@ def test_lpinn_gradnorm_weights_equal_the_formula():
                                             balance_options={"alpha": 0.5, "mode": "norm"})
     solver.setup(heat(), dtype=torch.float64, device="cpu", seed=1)
     params = solver.parameters()
+    # the characteristics start exactly straight (zero correction): move them off, so that
+    # every term has a gradient
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in solver.net_x.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=g, dtype=p.dtype))
     norms = {}
     for k, r in solver._pointwise().items():
         g = torch.autograd.grad(r.square().mean(), params, retain_graph=True, allow_unused=True)
