@@ -38,9 +38,9 @@ import torch
 from torch import nn
 
 from ..pde.conditions import Dirichlet, Initial, Periodic
-from ..train.balancing import Fixed, objective_terms, run_update, scaled_residuals
-from ..train.balancing import balancer as make_balancer
-from ..train.causal import CausalWeights
+from ..balancing import Fixed, objective_terms, run_update, scaled_residuals
+from ..balancing import balancer as make_balancer
+from ..causal import CausalWeights
 from .base import Solver, derived_seed, fresh_seed, solvers
 from .networks import MLP
 

@@ -21,10 +21,10 @@ from ..pde.jets import unsupported
 from ..pde.taylor_backend import NetworkJet, TaylorEngine
 from .compiled import CompiledOrEager
 from .base import Solver, check_weight_names, derived_seed, fresh_seed, solvers
-from ..train.balancing import (Fixed, objective_terms, residual_vector, run_update,
+from ..balancing import (Fixed, objective_terms, residual_vector, run_update,
                                scaled_residuals)
-from ..train.balancing import balancer as make_balancer
-from ..train.causal import CausalWeights
+from ..balancing import balancer as make_balancer
+from ..causal import CausalWeights
 from .networks import NETWORKS, FourierFeatures, PeriodicEmbedding
 
 

@@ -68,3 +68,12 @@ def test_bad_settings_name_the_key_the_value_and_the_allowed(overrides, path, te
         build(validate(config))
     assert info.value.path == path
     assert text in str(info.value)
+
+
+def test_balancing_and_causal_import_from_train_and_from_below_the_models():
+    import physolve.balancing
+    import physolve.causal
+    from physolve.train import balancing, causal
+
+    assert balancing.GradNorm is physolve.balancing.GradNorm
+    assert causal.CausalWeights is physolve.causal.CausalWeights
