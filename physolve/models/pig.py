@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import itertools
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,6 +24,7 @@ from torch import nn
 from ..pde.autograd import AutogradBackend
 from .base import solvers
 from .networks import MLP
+from ..sampling import Sampler
 from .pinn import PINN
 
 
@@ -357,7 +359,8 @@ class PIG(PINN):
     width, depth, activation, init: the MLP on the features (depth = hidden layers; the
         authors' 4 -> 16 -> 1 tanh network is width=16, depth=1).
     embedding_chunk: points the embedding evaluates at once (bounds its temporaries).
-    n_interior, n_boundary, n_initial, sampling, weights, chunk_size: as for PINN.
+    n_interior, n_boundary, n_initial, sampling, weights, chunk_size, sampler,
+        sampler_options: as for PINN (adaptive collocation: docs/adaptive_sampling.md).
 
     Inputs are always mapped to [-1, 1]^d (the bounding box of the domain) first, where the
     centres start uniformly and where sigma is measured.
@@ -371,11 +374,13 @@ class PIG(PINN):
                  init: str = "xavier_normal", embedding_chunk: int = 16384,
                  n_interior: int = 4000, n_boundary: int = 400, n_initial: int | None = None,
                  sampling: str = "sobol", weights: dict[str, float] | None = None,
-                 chunk_size: int = 65536):
+                 chunk_size: int = 65536, sampler: str | Sampler = "uniform",
+                 sampler_options: dict[str, Any] | None = None):
         super().__init__(width=width, depth=depth, activation=activation, init=init,
                          n_interior=n_interior, n_boundary=n_boundary, n_initial=n_initial,
                          sampling=sampling, weights=weights, normalize_inputs=True,
-                         chunk_size=chunk_size)
+                         chunk_size=chunk_size, sampler=sampler,
+                         sampler_options=sampler_options)
         self.embedding_options = dict(n_gaussians=n_gaussians, channels=channels, sigma=sigma,
                                       shared=shared, weight_std=weight_std, order=order,
                                       chunk_size=embedding_chunk)

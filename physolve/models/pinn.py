@@ -9,7 +9,7 @@ output transform.
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -19,6 +19,7 @@ from ..pde.fields import Fields
 from ..pde.hard import HardConstraints
 from ..pde.jets import unsupported
 from ..pde.taylor_backend import NetworkJet, TaylorEngine
+from ..sampling import Sampler, make_sampler
 from .compiled import CompiledOrEager
 from .base import Solver, check_weight_names, derived_seed, fresh_seed, solvers
 from .networks import MLP, FourierFeatures
@@ -36,7 +37,12 @@ class PINN(Solver):
     n_interior: collocation points for the PDE residual.
     n_boundary, n_initial: default point counts per boundary / initial condition (a
         condition's own `n` wins).
-    sampling: "uniform", "sobol", "halton", "lhs" or "grid".
+    sampling: "uniform", "sobol", "halton", "lhs" or "grid": how uniform points are drawn
+        (the interior's by the sampler, the conditions' always).
+    sampler: where the interior points of each round come from (docs/adaptive_sampling.md):
+        "uniform" (default: fresh points every round), "rar", "rad", "aas", or a
+        physolve.sampling.Sampler. A round is what the trainer's `resample_every` makes.
+    sampler_options: the named sampler's settings, e.g. {"k": 1.0, "c": 1.0} for "rad".
     weights: loss weights by term name: the PDE's equations ("pde" for one, "pde0", "pde1",
         ... for a list, the keys of a dict residual such as "momentum"), "pde" for every
         equation without a weight of its own, and condition names (default: the condition's
@@ -66,7 +72,8 @@ class PINN(Solver):
                  sampling: str = "sobol", weights: dict[str, float] | None = None,
                  normalize_inputs: bool = True, chunk_size: int = 65536,
                  derivatives: Literal["auto", "taylor", "autograd"] = "auto",
-                 compile: bool = False):
+                 compile: bool = False, sampler: str | Sampler = "uniform",
+                 sampler_options: dict[str, Any] | None = None):
         if derivatives not in ("auto", "taylor", "autograd"):
             raise ValueError(f"PINN: derivatives must be 'auto', 'taylor' or 'autograd', "
                              f"got {derivatives!r}")
@@ -90,6 +97,8 @@ class PINN(Solver):
         self.chunk_size = chunk_size
         self.derivatives = derivatives
         self.compile = compile
+        self.sampler = make_sampler(sampler, sampler_options, type(self).__name__)
+        self.interior_weights = None
         self.problem = None
 
     # --- set-up -------------------------------------------------------------------------------
@@ -128,6 +137,8 @@ class PINN(Solver):
         self.engine = self._taylor_engine()
         self._compiled_terms = self._compiled_loss()
         self.round = 0
+        self.sampler.setup(problem.domain, method=self.sampling,
+                           seeds=lambda r, *k: derived_seed(self.seed, 1, r, *k))
         self.resample(0)
         self.equations = self._equation_names()
         self._condition_weights = {c.name: c.weight for c in problem.soft_conditions}
@@ -188,17 +199,38 @@ class PINN(Solver):
 
     def resample(self, round_index: int) -> bool:
         """Collocation points of round `round_index` (reproducible from the seed and round)."""
-        p = self.problem
         self.round = round_index
-        self.interior = p.domain.sample_interior(
-            self.n_interior, method=self.sampling, seed=derived_seed(self.seed, 1, round_index)
-        ).to(self.dtype).to(self.device)
+        self.sampler.sample(round_index, self.n_interior, self.pointwise_residual)
+        self._take_sampler_points()
+        self._sample_conditions(round_index)
+        return True
+
+    def _take_sampler_points(self) -> None:
+        self.interior = self.sampler.points.to(self.dtype).to(self.device)
+        w = self.sampler.weights
+        self.interior_weights = None if w is None else w.to(self.dtype).to(self.device)
+
+    def _sample_conditions(self, round_index: int) -> None:
+        p = self.problem
         self.batches = {}
         for k, c in enumerate(p.soft_conditions):
             n = c.n or (self.n_initial if c.points_kind == "initial" else self.n_boundary)
             batch = c.sample(n, self.sampling, derived_seed(self.seed, 2 + k, round_index))
             self.batches[c.name] = batch.to(self.dtype, self.device)
-        return True
+
+    def pointwise_residual(self, points: torch.Tensor) -> torch.Tensor:
+        """|r| at points (N, d): the Euclidean norm over the PDE's equations, float64 on the
+        CPU, detached (what adaptive samplers rank and weigh points by)."""
+        unknowns = {k: v.detach() for k, v in self.unknown_tensors().items()}
+        out = []
+        for chunk in torch.split(points, self.chunk_size):
+            backend = self.backend(chunk.to(self.dtype).to(self.device))
+            with backend.active():
+                terms = self.problem.residual_terms(Fields(backend), unknowns)
+            sq = sum(torch.as_tensor(t).detach().reshape(len(chunk), -1).square().sum(1)
+                     for t in terms.values())
+            out.append(sq.sqrt().to(torch.float64).cpu())
+        return torch.cat(out)
 
     # --- evaluation ---------------------------------------------------------------------------
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -264,12 +296,28 @@ class PINN(Solver):
         return self._residual_terms()
 
     def _residual_terms(self, transforms: dict | None = None) -> dict[str, torch.Tensor]:
-        return {name: r.square().mean() for name, r in self.residuals(transforms).items()}
+        return {name: self._weighted(name, r.square()).mean()
+                for name, r in self.residuals(transforms).items()}
+
+    def _weighted(self, name: str, values: torch.Tensor) -> torch.Tensor:
+        """values times the sampler's loss weights of the interior points (the PDE's
+        equations only; the weights have mean 1, none for most samplers)."""
+        w = self.interior_weights
+        if w is None or name in self._condition_weights:
+            return values
+        return values.reshape(len(w), -1) * w[:, None]
 
     def residual_vector(self) -> torch.Tensor:
         """sqrt(w_k / N_k) r_k for every term k, stacked: its squared norm is the loss."""
-        return torch.cat([(self.weight(k) / r.numel()) ** 0.5 * r.reshape(-1)
+        return torch.cat([(self.weight(k) / r.numel()) ** 0.5 * self._root_weighted(k, r)
                           for k, r in self.residuals().items()])
+
+    def _root_weighted(self, name: str, r: torch.Tensor) -> torch.Tensor:
+        """r times the square roots of the interior weights, flat (see `_weighted`)."""
+        w = self.interior_weights
+        if w is None or name in self._condition_weights:
+            return r.reshape(-1)
+        return (r.reshape(len(w), -1) * w.sqrt()[:, None]).reshape(-1)
 
     def scale_points(self, factor: float) -> bool:
         self.n_interior = max(1, round(self.n_interior * factor))
@@ -307,9 +355,15 @@ class PINN(Solver):
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self):
-        return {"module": self.module.state_dict(), "round": self.round}
+        return {"module": self.module.state_dict(), "round": self.round,
+                "sampler": self.sampler.state_dict()}
 
     def load_state_dict(self, state):
         self.module.load_state_dict(state["module"])
-        if state.get("round", 0) != self.round:
+        if "sampler" in state:  # the points of adaptive samplers follow from their state
+            self.round = state["round"]
+            self.sampler.load_state_dict(state["sampler"], self.n_interior)
+            self._take_sampler_points()
+            self._sample_conditions(self.round)
+        elif state.get("round", 0) != self.round:
             self.resample(state["round"])
