@@ -6,8 +6,8 @@ differs), trained for the same budget of CPU time (time.process_time, one thread
 sharpness `a` of the peaks is a command-line choice (the configs say 1000); the PDE weight
 follows it as 1 / (4 a)^2.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/adaptive_sampling.py --a 1000 --budget 200
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/adaptive_sampling.py --a 100 --budget 120
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/adaptive_sampling.py --a 1000 --budget 160
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/adaptive_sampling.py --a 100 --budget 80
 
 Writes benchmarks/results/adaptive_sampling.md (every row in adaptive_sampling.json beside
 it, merged by `a` and sampler, so cases can run separately), the error-against-CPU-time
@@ -88,7 +88,7 @@ def render(data: dict) -> str:
     env = data.get("environment", {})
     lines = ["# Adaptive collocation: two-peak Poisson", "",
              "u = exp(-a|x - (.5,.5)|^2) + exp(-a|x + (.5,.5)|^2) on [-1, 1]^2, -laplace u = f, "
-             "Dirichlet from u (`poisson_two_peak`). A 4 x 64 tanh PINN, 2000 interior and 400 "
+             "Dirichlet from u (`poisson_two_peak`). A 4 x 64 tanh PINN behind 64 Fourier features (sigma 5), 2000 interior and 400 "
              "boundary points, Adam lr 1e-3, a sampling round every 250 steps, float32; each "
              "row trained for the same CPU time (time.process_time, one thread) -- the "
              "experiment configs `poisson_two_peak_<sampler>` with `problem.a` and the PDE "
@@ -152,7 +152,7 @@ def plot_points(data: dict, folder: Path, path: Path) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--a", type=float, default=1000.0, help="peak sharpness")
-    parser.add_argument("--budget", type=float, default=200.0, help="CPU seconds per run")
+    parser.add_argument("--budget", type=float, default=160.0, help="CPU seconds per run")
     parser.add_argument("--samplers", nargs="+", default=list(SAMPLERS), choices=SAMPLERS)
     parser.add_argument("--metrics-every", type=int, default=500)
     parser.add_argument("--out", default="adaptive_sampling")
