@@ -84,6 +84,8 @@ class OutputOptions:
     resolution: points along the longest side of the output mesh (None: by dimension).
     times: output times of a time-dependent problem.  plots: PNGs of solution, error, loss.
     vectors: vector arrays, name -> 2 or 3 outputs (None: u, v[, w] when they match).
+    points_every: write the interior collocation points of every so many sampling rounds
+        (points/points_<round>.vtu, plots/points_<round>.png; 0: never).
     """
 
     formats: list[str] = field(default_factory=lambda: ["vtu"])
@@ -91,6 +93,7 @@ class OutputOptions:
     times: int = 11
     plots: bool = True
     vectors: dict[str, list[str]] | None = None
+    points_every: int = 0
 
     def __post_init__(self):
         for i, f in enumerate(self.formats):
@@ -101,6 +104,8 @@ class OutputOptions:
             raise ConfigError("output.resolution", f"must be >= 2 or null, got {self.resolution}")
         if self.times < 1:
             raise ConfigError("output.times", f"must be >= 1, got {self.times}")
+        if self.points_every < 0:
+            raise ConfigError("output.points_every", f"must be >= 0, got {self.points_every}")
 
 
 @dataclass

@@ -88,6 +88,10 @@ def train_run(config: Mapping, run_dir: str | Path, resume: bool = False):
         callbacks = ([MetricsLog(run.metrics_log), TrainLog(log),
                       Checkpoint(run.checkpoint, spec.checkpoint.every, spec.checkpoint.every_s)]
                      if main else [])
+        if main and spec.output.points_every:
+            from .io.points import PointsWriter
+
+            callbacks.append(PointsWriter(run.root, spec.output.points_every))
         problem, solver, trainer = build(spec, callbacks)
         if not resume and main:
             save_config(config, run.config)

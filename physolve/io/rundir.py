@@ -7,7 +7,8 @@
                              loss_<term> per equation and condition, ...
       checkpoints/last.pt    the latest checkpoint (physolve.train.checkpoint)
       vtk/                   solution.vtu | solution.pvd + solution_NNNN.vtu | solution.xdmf
-      plots/                 solution.png, error.png, loss.png
+      plots/                 solution.png, error.png, loss.png (points_<round>.png)
+      points/                points_<round>.vtu: interior collocation points (output.points_every)
       train.log              the training log: each metrics record with its loss terms, stages
       .hydra/                Hydra's record of the invocation (runs started by `physolve train`)
 """

@@ -24,6 +24,7 @@ from torch import nn
 from ..pde.autograd import AutogradBackend
 from .base import solvers
 from .networks import MLP
+from ..sampling import Sampler
 from .pinn import PINN
 
 
@@ -359,8 +360,9 @@ class PIG(PINN):
         authors' 4 -> 16 -> 1 tanh network is width=16, depth=1).
     embedding_chunk: points the embedding evaluates at once (bounds its temporaries).
     n_interior, n_boundary, n_initial, sampling, weights, chunk_size, balance,
-        balance_options, causal: as for PINN (loss balancing and causal training,
-        docs/training_recipes.md).
+        balance_options, causal, sampler, sampler_options: as for PINN (loss balancing and
+        causal training: docs/training_recipes.md; adaptive collocation:
+        docs/adaptive_sampling.md).
 
     Inputs are always mapped to [-1, 1]^d (the bounding box of the domain) first, where the
     centres start uniformly and where sigma is measured.
@@ -376,12 +378,14 @@ class PIG(PINN):
                  sampling: str = "sobol", weights: dict[str, float] | None = None,
                  chunk_size: int = 65536, balance: str = "fixed",
                  balance_options: dict[str, Any] | None = None,
-                 causal: dict[str, Any] | None = None):
+                 causal: dict[str, Any] | None = None, sampler: str | Sampler = "uniform",
+                 sampler_options: dict[str, Any] | None = None):
         super().__init__(width=width, depth=depth, activation=activation, init=init,
                          n_interior=n_interior, n_boundary=n_boundary, n_initial=n_initial,
                          sampling=sampling, weights=weights, normalize_inputs=True,
                          chunk_size=chunk_size, balance=balance,
-                         balance_options=balance_options, causal=causal)
+                         balance_options=balance_options, causal=causal, sampler=sampler,
+                         sampler_options=sampler_options)
         self.embedding_options = dict(n_gaussians=n_gaussians, channels=channels, sigma=sigma,
                                       shared=shared, weight_std=weight_std, order=order,
                                       chunk_size=embedding_chunk)

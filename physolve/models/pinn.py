@@ -19,6 +19,7 @@ from ..pde.fields import Fields
 from ..pde.hard import HardConstraints
 from ..pde.jets import unsupported
 from ..pde.taylor_backend import NetworkJet, TaylorEngine
+from ..sampling import Sampler, make_sampler
 from .compiled import CompiledOrEager
 from .base import Solver, check_weight_names, derived_seed, fresh_seed, solvers
 from ..balancing import (Fixed, objective_terms, residual_vector, run_update,
@@ -40,7 +41,12 @@ class PINN(Solver):
     n_interior: collocation points for the PDE residual.
     n_boundary, n_initial: default point counts per boundary / initial condition (a
         condition's own `n` wins).
-    sampling: "uniform", "sobol", "halton", "lhs" or "grid".
+    sampling: "uniform", "sobol", "halton", "lhs" or "grid": how uniform points are drawn
+        (the interior's by the sampler, the conditions' always).
+    sampler: where the interior points of each round come from (docs/adaptive_sampling.md):
+        "uniform" (default: fresh points every round), "rar", "rad", "aas", or a
+        physolve.sampling.Sampler. A round is what the trainer's `resample_every` makes.
+    sampler_options: the named sampler's settings, e.g. {"k": 1.0, "c": 1.0} for "rad".
     weights: loss weights by term name: the PDE's equations ("pde" for one, "pde0", "pde1",
         ... for a list, the keys of a dict residual such as "momentum"), "pde" for every
         equation without a weight of its own, and condition names (default: the condition's
@@ -86,7 +92,8 @@ class PINN(Solver):
                  weight_fact: dict[str, float] | None = None,
                  periodic: list[str] | None = None, balance: str = "fixed",
                  balance_options: dict[str, Any] | None = None,
-                 causal: dict[str, Any] | None = None):
+                 causal: dict[str, Any] | None = None, sampler: str | Sampler = "uniform",
+                 sampler_options: dict[str, Any] | None = None):
         if derivatives not in ("auto", "taylor", "autograd"):
             raise ValueError(f"PINN: derivatives must be 'auto', 'taylor' or 'autograd', "
                              f"got {derivatives!r}")
@@ -125,6 +132,8 @@ class PINN(Solver):
         self.balancer = make_balancer(balance, balance_options)  # fails early on bad settings
         self.causal_options = causal
         self.causal = CausalWeights.from_options(causal)
+        self.sampler = make_sampler(sampler, sampler_options, type(self).__name__)
+        self.interior_weights = None
         self.problem = None
 
     # --- set-up -------------------------------------------------------------------------------
@@ -185,6 +194,8 @@ class PINN(Solver):
         self.engine = self._taylor_engine()
         self._compiled_terms = self._compiled_loss()
         self.round = 0
+        self.sampler.setup(problem.domain, method=self.sampling,
+                           seeds=lambda r, *k: derived_seed(self.seed, 1, r, *k))
         self.resample(0)
         self.equations = self._equation_names()
         self._condition_weights = {c.name: c.weight for c in problem.soft_conditions}
@@ -271,22 +282,48 @@ class PINN(Solver):
 
     def resample(self, round_index: int) -> bool:
         """Collocation points of round `round_index` (reproducible from the seed and round)."""
-        p = self.problem
         self.round = round_index
-        self.interior = p.domain.sample_interior(
-            self.n_interior, method=self.sampling, seed=derived_seed(self.seed, 1, round_index)
-        ).to(self.dtype).to(self.device)
+        self.sampler.sample(round_index, self.n_interior, self.pointwise_residual)
+        self._take_sampler_points()
+        self._sample_conditions(round_index)
+        return True
+
+    def _take_sampler_points(self) -> None:
+        self.interior = self.sampler.points.to(self.dtype).to(self.device)
+        w = self.sampler.weights
+        self.interior_weights = None if w is None else w.to(self.dtype).to(self.device)
+        self._points_changed()
+
+    def _sample_conditions(self, round_index: int) -> None:
+        p = self.problem
         self.batches = {}
         for k, c in enumerate(p.soft_conditions):
             n = c.n or (self.n_initial if c.points_kind == "initial" else self.n_boundary)
             batch = c.sample(n, self.sampling, derived_seed(self.seed, 2 + k, round_index))
             self.batches[c.name] = batch.to(self.dtype, self.device)
+
+    def _points_changed(self) -> None:
+        """New interior points: their causal time chunks, and fresh pointwise (RBA) weights."""
+        p = self.problem
         if getattr(self, "_time_index", None) is not None:
             self._time_index = self.causal.chunk_index(
                 self.interior[:, p.inputs.index(p.time)].detach())
         if getattr(self, "equations", None) is not None:  # set up: new points, new RBA weights
             self.balancer.resampled({})
-        return True
+
+    def pointwise_residual(self, points: torch.Tensor) -> torch.Tensor:
+        """|r| at points (N, d): the Euclidean norm over the PDE's equations, float64 on the
+        CPU, detached (what adaptive samplers rank and weigh points by)."""
+        unknowns = {k: v.detach() for k, v in self.unknown_tensors().items()}
+        out = []
+        for chunk in torch.split(points, self.chunk_size):
+            backend = self.backend(chunk.to(self.dtype).to(self.device))
+            with backend.active():
+                terms = self.problem.residual_terms(Fields(backend), unknowns)
+            sq = sum(torch.as_tensor(t).detach().reshape(len(chunk), -1).square().sum(1)
+                     for t in terms.values())
+            out.append(sq.sqrt().to(torch.float64).cpu())
+        return torch.cat(out)
 
     # --- evaluation ---------------------------------------------------------------------------
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -352,14 +389,27 @@ class PINN(Solver):
         return self._residual_terms()
 
     def _residual_terms(self, transforms: dict | None = None) -> dict[str, torch.Tensor]:
-        return {name: r.square().mean() for name, r in self.residuals(transforms).items()}
+        return {name: r.square().mean()
+                for name, r in self._with_importance(self.residuals(transforms)).items()}
 
     def residual_vector(self) -> torch.Tensor:
         """sqrt(w_k / N_k) r_k for every term k, stacked: its squared norm is the loss."""
+        residuals = self._with_importance(self.residuals())
         if self.balanced:
-            return residual_vector(self._scaled(self.residuals()), self.total_weight)
+            return residual_vector(self._scaled(residuals), self.total_weight)
         return torch.cat([(self.weight(k) / r.numel()) ** 0.5 * r.reshape(-1)
-                          for k, r in self.residuals().items()])
+                          for k, r in residuals.items()])
+
+    def _with_importance(self, residuals: dict) -> dict:
+        """The PDE's residuals times the square roots of the sampler's loss weights of the
+        interior points (mean 1; none for most samplers), so that squared they weigh each
+        point; the conditions' residuals as they are."""
+        w = self.interior_weights
+        if w is None:
+            return residuals
+        return {k: r if k in self._condition_weights else
+                (r.reshape(len(w), -1) * w.sqrt()[:, None]).reshape(r.shape)
+                for k, r in residuals.items()}
 
     def _scaled(self, residuals: dict) -> dict:
         causal_terms = self.equations if self.causal is not None else ()
@@ -377,7 +427,7 @@ class PINN(Solver):
         changed = self.causal is not None and self.causal.advance()
         if self.balancer.due(step):
             def evaluate():
-                residuals = self.residuals()
+                residuals = self._with_importance(self.residuals())
                 return objective_terms(self._scaled(residuals)), residuals
 
             changed = run_update(self.balancer, evaluate, self.parameters()) or changed
@@ -411,7 +461,7 @@ class PINN(Solver):
     def loss(self):
         if self.balanced:
             residuals = self.residuals()
-            objective = objective_terms(self._scaled(residuals))
+            objective = objective_terms(self._scaled(self._with_importance(residuals)))
             total = sum(self.total_weight(k) * v for k, v in objective.items())
             return total, {k: r.square().mean() for k, r in residuals.items()}
         terms = self.residual_terms()
@@ -434,7 +484,8 @@ class PINN(Solver):
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self):
-        state = {"module": self.module.state_dict(), "round": self.round}
+        state = {"module": self.module.state_dict(), "round": self.round,
+                 "sampler": self.sampler.state_dict()}
         if self.balanced:
             state["balancer"] = self.balancer.state_dict()
             if self.causal is not None:
@@ -443,7 +494,12 @@ class PINN(Solver):
 
     def load_state_dict(self, state):
         self.module.load_state_dict(state["module"])
-        if state.get("round", 0) != self.round:
+        if "sampler" in state:  # the points of adaptive samplers follow from their state
+            self.round = state["round"]
+            self.sampler.load_state_dict(state["sampler"], self.n_interior)
+            self._take_sampler_points()
+            self._sample_conditions(self.round)
+        elif state.get("round", 0) != self.round:
             self.resample(state["round"])
         # after resampling, which starts pointwise weights afresh
         if "balancer" in state:

@@ -2,7 +2,8 @@
 
 poisson1d_sin, poisson1d_xsin and poisson2d_sin are the high-frequency cases of the GP-HM
 paper (Fang et al., ICLR 2024), on [0, 2 pi] per axis (see `manufactured`); poisson2d_c is
-PINNacle's Poisson2d-C; poisson_mesh takes its domain from a mesh file.
+PINNacle's Poisson2d-C; poisson_two_peak is the two-peak case of the adaptive-sampling
+papers (DAS, AAS); poisson_mesh takes its domain from a mesh file.
 """
 from __future__ import annotations
 
@@ -53,6 +54,38 @@ def poisson2d_c() -> Problem:
                    conditions=[Dirichlet(1.0, on="outer"), Dirichlet(0.0, on="hole")],
                    reference=load_pinnacle(pinnacle_file("poisson1_cg_data.dat")),
                    name="poisson2d_c")
+
+
+@problems.register("poisson_two_peak")
+def poisson_two_peak(a: float = 1000.0, resolution: int = 301) -> Problem:
+    """-laplace(u) = f on [-1, 1]^2 with u = exp(-a |x - c1|^2) + exp(-a |x - c2|^2),
+    c1 = (0.5, 0.5), c2 = (-0.5, -0.5); f and the Dirichlet values from u (Tang, Wan, Yang,
+    DAS-PINNs 2023; Tang et al., AAS 2024). `a` sets the sharpness: each peak has standard
+    deviation 1 / sqrt(2 a) (0.022 at a = 1000), and f reaches 4 a at the centres.
+    Reference: u on a `resolution`-per-axis grid (0.0067 apart at 301)."""
+    from ...geometry import Rectangle
+
+    if not a > 0:
+        raise ValueError(f"poisson_two_peak: a must be > 0, got {a!r}")
+    centres = ((0.5, 0.5), (-0.5, -0.5))
+
+    def bumps(x, y):
+        return [torch.exp(-a * ((x - cx) ** 2 + (y - cy) ** 2)) for cx, cy in centres]
+
+    def exact(x, y):
+        return sum(bumps(x, y))
+
+    def source(x, y):
+        # -laplace exp(-a r^2) = (4 a - 4 a^2 r^2) exp(-a r^2) in two dimensions
+        return sum((4 * a - 4 * a ** 2 * ((x - cx) ** 2 + (y - cy) ** 2)) * e
+                   for (cx, cy), e in zip(centres, bumps(x, y)))
+
+    def residual(f):
+        return -(f.u.xx + f.u.yy) - source(f.x, f.y)
+
+    return Problem(Rectangle((-1, -1), (1, 1)), residual, inputs="x y", outputs="u",
+                   conditions=[Dirichlet(exact)],
+                   reference=Analytic(exact, resolution=resolution), name="poisson_two_peak")
 
 
 @problems.register("poisson1d_sin")
