@@ -141,3 +141,22 @@ def test_pinn_loss_uses_the_samplers_weights():
     assert not torch.allclose(terms["pde"], r.square().mean())
     v = solver.residual_vector()
     assert torch.allclose(v.square().sum(), solver.loss()[0])
+
+
+@pytest.mark.parametrize("balance", ["gradnorm", "rba"])
+def test_importance_weights_enter_the_balanced_objective(balance):
+    """With a balancer the objective weighs each interior point by the sampler's weight as
+    well, in the loss and in the residual vector alike (their squared norm is the loss)."""
+    problem = ps.problems.get("poisson_two_peak")(a=10.0, resolution=11)
+    solver = ps.PINN(width=4, depth=1, n_interior=64, n_boundary=16, sampler="aas",
+                     sampler_options={**FAST_AAS, "weights": "importance"}, balance=balance,
+                     balance_options={"every": 1})
+    solver.setup(problem, dtype=torch.float64, seed=0)
+    solver.resample(1)
+    solver.begin_step(0)
+    total, _ = solver.loss()
+    assert torch.allclose(solver.residual_vector().square().sum(), total)
+    w = solver.interior_weights
+    solver.interior_weights = None  # the same objective without the sampler's weights differs
+    assert not torch.allclose(solver.loss()[0], total)
+    solver.interior_weights = w
