@@ -395,3 +395,22 @@ def residual_vector(scaled: Mapping[str, tuple], weight: Callable[[str], float]
                     ) -> torch.Tensor:
     """sqrt(W_k s_kj) p_kj stacked (W_k: a term's total weight): its squared norm is the loss."""
     return torch.cat([(weight(k) * s) ** 0.5 * p for k, (p, s) in scaled.items()])
+
+
+def balance_state(balancer_: LossBalancer, causal=None) -> dict:
+    """The checkpoint entries of a solver's balancing: the balancer's state and the causal
+    weights' (none for the fixed weights alone, so such checkpoints stay as they were)."""
+    state = {}
+    if not isinstance(balancer_, Fixed) or causal is not None:
+        state["balancer"] = balancer_.state_dict()
+        if causal is not None:
+            state["causal"] = causal.state_dict()
+    return state
+
+
+def load_balance_state(state: Mapping, balancer_: LossBalancer, causal=None) -> None:
+    """Restore what balance_state saved (entries a checkpoint lacks are left as they are)."""
+    if "balancer" in state:
+        balancer_.load_state_dict(state["balancer"])
+    if "causal" in state:
+        causal.load_state_dict(state["causal"])

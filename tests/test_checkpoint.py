@@ -8,6 +8,7 @@ import torch
 import physolve as ps
 from physolve.train.callbacks import Callback
 from physolve.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from tests.interrupt import KillAt, Killed
 
 # Adam with a decaying learning rate and resampled points, then L-BFGS: every piece of state a
 # checkpoint has to carry (scheduler, sampling round, curvature pairs, line-search point).
@@ -27,19 +28,6 @@ def _without_time(history):
     return [{k: v for k, v in r.items() if k != "time"} for r in history]
 
 
-class _Killed(Exception):
-    pass
-
-
-class _KillAt(Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_step_end(self, state):
-        if state.step == self.step:
-            raise _Killed
-
-
 @pytest.fixture(scope="module")
 def uninterrupted():
     return _run()
@@ -54,8 +42,8 @@ def uninterrupted():
 def test_resume_is_bitwise_identical(tmp_path, uninterrupted, kill_at, saved_at,
                                      finished_stages):
     path = tmp_path / "last.pt"
-    with pytest.raises(_Killed):
-        _run([Checkpoint(path, every=15), _KillAt(kill_at)])
+    with pytest.raises(Killed):
+        _run([Checkpoint(path, every=15), KillAt(kill_at)])
     checkpoint = load_checkpoint(path)
     assert checkpoint["step"] == saved_at
     assert len(checkpoint["stages"]) == finished_stages
@@ -157,8 +145,8 @@ def test_time_checkpoints_follow_the_trainers_clock(tmp_path):
 def test_resume_from_a_time_checkpoint_is_bitwise_identical(tmp_path, uninterrupted):
     """No step checkpoint before the kill: only the time checkpoint can continue the run."""
     path = tmp_path / "last.pt"
-    with pytest.raises(_Killed):
-        _run([Checkpoint(path, every=1000, every_s=1.0), _KillAt(37)], clock=_Tick())
+    with pytest.raises(Killed):
+        _run([Checkpoint(path, every=1000, every_s=1.0), KillAt(37)], clock=_Tick())
     checkpoint = load_checkpoint(path)
     assert 25 <= checkpoint["step"] < 37 and checkpoint["stages"] == []
     resumed = _run(resume=checkpoint)
@@ -168,8 +156,8 @@ def test_resume_from_a_time_checkpoint_is_bitwise_identical(tmp_path, uninterrup
 
 
 def test_without_a_time_interval_nothing_is_saved_before_the_stage_ends(tmp_path):
-    with pytest.raises(_Killed):
-        _run([Checkpoint(tmp_path / "last.pt", every=1000, every_s=0), _KillAt(37)],
+    with pytest.raises(Killed):
+        _run([Checkpoint(tmp_path / "last.pt", every=1000, every_s=0), KillAt(37)],
              clock=_Tick())
     assert not (tmp_path / "last.pt").exists()
 

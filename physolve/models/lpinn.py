@@ -38,7 +38,8 @@ import torch
 from torch import nn
 
 from ..pde.conditions import Dirichlet, Initial, Periodic
-from ..balancing import Fixed, objective_terms, run_update, scaled_residuals
+from ..balancing import (Fixed, balance_state, load_balance_state, objective_terms,
+                         run_update, scaled_residuals)
 from ..balancing import balancer as make_balancer
 from ..causal import CausalWeights
 from .base import Solver, derived_seed, fresh_seed, solvers
@@ -325,17 +326,7 @@ class LPINN(Solver):
             objective = self._objective(residuals)
             total = sum(self.weights[k] * self.balancer.lam[k] * v for k, v in objective.items())
             return total, {k: r.square().mean().detach() for k, r in residuals.items()}
-        r_x, r_u = self.residuals(self.xi, self.t)
-        terms = {"characteristics": (r_x ** 2).mean(), "state": (r_u ** 2).mean()}
-        if self.dirichlet and not self.periodic:
-            parts = []
-            for edge in (self.a, self.b):
-                xi = torch.full_like(self.tb, edge)
-                X, u = self.fields(xi, self.tb)
-                g = torch.cat([d.target_fn(self._points(xi, self.tb)).reshape(-1)
-                               for d in self.dirichlet[:1]])
-                parts += [(X - edge) ** 2, (u - g) ** 2]
-            terms["boundary"] = torch.cat(parts).mean()
+        terms = {k: r.square().mean() for k, r in self._pointwise().items()}
         total = sum(self.weights[k] * v for k, v in terms.items())
         return total, {k: v.detach() for k, v in terms.items()}
 
@@ -404,20 +395,13 @@ class LPINN(Solver):
         return {**error_metrics(pred, vals, ref.outputs), **extra}
 
     def state_dict(self):
-        state = {"net_x": self.net_x.state_dict(), "net_u": self.net_u.state_dict()}
-        if self.balanced:
-            state["balancer"] = self.balancer.state_dict()
-            if self.causal is not None:
-                state["causal"] = self.causal.state_dict()
-        return state
+        return {"net_x": self.net_x.state_dict(), "net_u": self.net_u.state_dict(),
+                **balance_state(self.balancer, self.causal)}
 
     def load_state_dict(self, state):
         self.net_x.load_state_dict(state["net_x"])
         self.net_u.load_state_dict(state["net_u"])
-        if "balancer" in state:
-            self.balancer.load_state_dict(state["balancer"])
-        if "causal" in state:
-            self.causal.load_state_dict(state["causal"])
+        load_balance_state(state, self.balancer, self.causal)
 
 
 def diffusion_chain_rule(X, u, xi):

@@ -22,8 +22,8 @@ from ..pde.taylor_backend import NetworkJet, TaylorEngine
 from ..sampling import Sampler, make_sampler
 from .compiled import CompiledOrEager
 from .base import Solver, check_weight_names, derived_seed, fresh_seed, solvers
-from ..balancing import (Fixed, objective_terms, residual_vector, run_update,
-                               scaled_residuals)
+from ..balancing import (Fixed, balance_state, load_balance_state, objective_terms,
+                         residual_vector, run_update, scaled_residuals)
 from ..balancing import balancer as make_balancer
 from ..causal import CausalWeights
 from .networks import NETWORKS, FourierFeatures, PeriodicEmbedding
@@ -484,13 +484,9 @@ class PINN(Solver):
 
     # --- checkpoints --------------------------------------------------------------------------
     def state_dict(self):
-        state = {"module": self.module.state_dict(), "round": self.round,
-                 "sampler": self.sampler.state_dict()}
-        if self.balanced:
-            state["balancer"] = self.balancer.state_dict()
-            if self.causal is not None:
-                state["causal"] = self.causal.state_dict()
-        return state
+        return {"module": self.module.state_dict(), "round": self.round,
+                "sampler": self.sampler.state_dict(),
+                **balance_state(self.balancer, self.causal)}
 
     def load_state_dict(self, state):
         self.module.load_state_dict(state["module"])
@@ -502,10 +498,7 @@ class PINN(Solver):
         elif state.get("round", 0) != self.round:
             self.resample(state["round"])
         # after resampling, which starts pointwise weights afresh
-        if "balancer" in state:
-            self.balancer.load_state_dict(state["balancer"])
-        if "causal" in state:
-            self.causal.load_state_dict(state["causal"])
+        load_balance_state(state, self.balancer, self.causal)
 
 
 class _Chain(nn.Sequential):

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 import physolve as ps
-from physolve.train.callbacks import Callback
 from physolve.train.checkpoint import Checkpoint, load_checkpoint
 
 from .cases import heat
+from tests.interrupt import KillAt, Killed
 
 STAGES = ["adam:20:lr=1e-2", "lbfgs:12"]
 SETTINGS = {
@@ -18,19 +18,6 @@ SETTINGS = {
                              causal={"chunks": 4, "eps_schedule": [0.1, 1.0, 10.0],
                                      "delta": 0.3}),
 }
-
-
-class _Killed(Exception):
-    pass
-
-
-class _KillAt(Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_step_end(self, state):
-        if state.step == self.step:
-            raise _Killed
 
 
 def _run(settings, callbacks=(), resume=None):
@@ -46,8 +33,8 @@ def test_resume_with_a_balancer_is_bitwise_identical(tmp_path, name):
     uninterrupted = _run(settings)
     for kill_at in (13, 27):                     # inside Adam (after resampling), in L-BFGS
         path = tmp_path / f"{kill_at}.pt"
-        with pytest.raises(_Killed):
-            _run(settings, [Checkpoint(path, every=5), _KillAt(kill_at)])
+        with pytest.raises(Killed):
+            _run(settings, [Checkpoint(path, every=5), KillAt(kill_at)])
         checkpoint = load_checkpoint(path)
         assert "balancer" in checkpoint["solver"]
         resumed = _run(settings, resume=checkpoint)

@@ -5,26 +5,13 @@ import pytest
 import torch
 
 import physolve as ps
-from physolve.train.callbacks import Callback
 from physolve.train.checkpoint import Checkpoint, load_checkpoint
+from tests.interrupt import KillAt, Killed
 
 OPTIONS = {"uniform": None, "rar": {"k": 8, "candidates": 200},
            "rad": {"candidates": 400},
            "aas": {"flow_steps": 4, "candidates": 100, "penalty_points": 50, "hidden": [8, 8],
                    "weights": "importance"}}
-
-
-class _Killed(Exception):
-    pass
-
-
-class _KillAt(Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_step_end(self, state):
-        if state.step == self.step:
-            raise _Killed
 
 
 def _run(sampler, callbacks=(), resume=None):
@@ -40,8 +27,8 @@ def _run(sampler, callbacks=(), resume=None):
 def test_resume_after_adaptive_rounds_is_bitwise_identical(tmp_path, sampler):
     whole = _run(sampler)
     path = tmp_path / "last.pt"
-    with pytest.raises(_Killed):
-        _run(sampler, [Checkpoint(path, every=15), _KillAt(27)])
+    with pytest.raises(Killed):
+        _run(sampler, [Checkpoint(path, every=15), KillAt(27)])
     checkpoint = load_checkpoint(path)
     assert checkpoint["step"] == 15 and checkpoint["solver"]["sampler"]["round"] == 1
     resumed = _run(sampler, resume=checkpoint)
