@@ -104,7 +104,10 @@ def _compose(job: list[str], config_name: str, search: list[Path]) -> dict:
         _fail(f"invalid config: {group}: no config {name!r} in configs/{group}/; allowed: "
               f"{', '.join(err.options)}")
     except (HydraException, OmegaConfBaseException) as err:
-        _fail(str(err).strip())
+        # some of Hydra's composition errors carry no text (a config group given a list,
+        # problem=[{}]): then the overrides are what the message names
+        _fail(str(err).strip() or f"invalid config: the overrides {' '.join(job)} cannot be "
+              f"composed ({type(err).__name__})")
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as err:
         # Hydra applies overrides that contradict each other (optim=[true] and then
         # optim.stages.0.lr=...) without a check of its own and fails inside; the overrides
