@@ -83,7 +83,9 @@ def refusal(overrides: list[str]) -> str:
                 raise RuntimeError(f"{overrides}: exit status {stop.code}, not a refusal")
         else:
             raise RuntimeError(f"{overrides} was accepted (and trained); choose a refused one")
-    return err.getvalue().strip()
+    # the refusal itself; warnings of the libraries (written to stderr too, with this
+    # checkout's paths in them) are not part of it
+    return "\n".join(line for line in err.getvalue().splitlines() if line.startswith("physolve: "))
 
 
 def errors_region() -> str:
