@@ -414,3 +414,65 @@ def load_balance_state(state: Mapping, balancer_: LossBalancer, causal=None) -> 
         balancer_.load_state_dict(state["balancer"])
     if "causal" in state:
         causal.load_state_dict(state["causal"])
+
+
+class BalancedLoss:
+    """The loss-balancing side of a point-based solver (PINN, PIG, LPINN), one copy for all.
+
+    The solver calls `_init_balancing` from its constructor (bad settings fail there, naming
+    the key) and `_setup_balancing` from its setup; it provides `parameters()`,
+    `total_weight(term)` (its own weight times the multiplier) and `_balance_evaluate()` ->
+    (objective terms with graph, pointwise residuals), the pair `run_update` takes."""
+
+    def _init_balancing(self, balance: str, options: Mapping | None, causal: Mapping | None):
+        from .causal import CausalWeights
+
+        self.balance, self.balance_options = balance, dict(options or {})
+        self.balancer = balancer(balance, options)
+        self.causal_options = causal
+        self.causal = CausalWeights.from_options(causal)
+
+    def _setup_balancing(self, terms: Sequence[str], equations: Sequence[str], seed: int,
+                         t_range: tuple[float, float] | None = None) -> None:
+        """A fresh balancer over `terms` (`equations`: the PDE's, for gradnorm's reference)
+        and, with causal training, fresh causal weights over `t_range`."""
+        from .causal import CausalWeights
+
+        self.balancer = balancer(self.balance, self.balance_options)
+        if hasattr(self.balancer, "set_equations"):
+            self.balancer.set_equations(tuple(equations))
+        self.balancer.setup(list(terms), seed)
+        if self.causal is not None:
+            self.causal = CausalWeights.from_options(self.causal_options)
+            self.causal.setup(*t_range)
+
+    @property
+    def balanced(self) -> bool:
+        """Whether the loss differs from the plain weighted sum (a balancer or causal
+        weights); False keeps the plain computation exactly."""
+        return not isinstance(self.balancer, Fixed) or self.causal is not None
+
+    def begin_step(self, step: int) -> bool:
+        """Called by the trainer before each optimizer iteration: the causal eps schedule and
+        the balancer move on here, never inside an iteration. Whether the objective changed."""
+        changed = self.causal is not None and self.causal.advance()
+        if self.balancer.due(step):
+            changed = run_update(self.balancer, self._balance_evaluate,
+                                 self.parameters()) or changed
+        return changed
+
+    def training_metrics(self) -> dict[str, float]:
+        """Per-term total weights, balancer and causal summaries, for metrics records."""
+        if not self.balanced:
+            return {}
+        out = {f"weight/{k}": self.total_weight(k) for k in self.balancer.lam}
+        out.update(self.balancer.summary())
+        if self.causal is not None:
+            out.update(self.causal.summary())
+        return out
+
+    def _balance_state(self) -> dict:
+        return balance_state(self.balancer, self.causal)
+
+    def _load_balance_state(self, state: Mapping) -> None:
+        load_balance_state(state, self.balancer, self.causal)

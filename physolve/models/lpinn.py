@@ -38,10 +38,7 @@ import torch
 from torch import nn
 
 from ..pde.conditions import Dirichlet, Initial, Periodic
-from ..balancing import (Fixed, balance_state, load_balance_state, objective_terms,
-                         run_update, scaled_residuals)
-from ..balancing import balancer as make_balancer
-from ..causal import CausalWeights
+from ..balancing import BalancedLoss, objective_terms, scaled_residuals
 from .base import Solver, derived_seed, fresh_seed, solvers
 from .networks import MLP
 
@@ -67,7 +64,7 @@ def _grad(y, x):
 
 
 @solvers.register("lpinn")
-class LPINN(Solver):
+class LPINN(BalancedLoss, Solver):
     """Lagrangian PINN: characteristic and state networks on labels (xi, t).
 
     Parameters
@@ -93,10 +90,7 @@ class LPINN(Solver):
                  n_xi: int = 128, n_t: int = 50, weights: dict | None = None,
                  n_predict: int = 2048, t_end: float | None = None, balance: str = "fixed",
                  balance_options: dict | None = None, causal: dict | None = None):
-        self.balance, self.balance_options = balance, dict(balance_options or {})
-        self.balancer = make_balancer(balance, balance_options)  # fails early, naming the key
-        self.causal_options = causal
-        self.causal = CausalWeights.from_options(causal)
+        self._init_balancing(balance, balance_options, causal)  # fails early, naming the key
         if t_end is not None and (not isinstance(t_end, numbers.Real) or isinstance(t_end, bool)):
             raise ValueError(f"lpinn: t_end must be a number or null, got {t_end!r}")
         self.t_end = None if t_end is None else float(t_end)
@@ -187,13 +181,9 @@ class LPINN(Solver):
         terms = ["characteristics", "state"]
         if self.dirichlet and not self.periodic:
             terms.append("boundary")
-        self.balancer = make_balancer(self.balance, self.balance_options)
-        if hasattr(self.balancer, "set_equations"):
-            self.balancer.set_equations(("characteristics", "state"))
-        self.balancer.setup(terms, derived_seed(seed, 3))
+        self._setup_balancing(terms, ("characteristics", "state"), derived_seed(seed, 3),
+                              (self.t0, self.t1))
         if self.causal is not None:
-            self.causal = CausalWeights.from_options(self.causal_options)
-            self.causal.setup(self.t0, self.t1)
             self._time_index = self.causal.chunk_index(self.t)
 
     def _features(self, xi, t):
@@ -218,9 +208,7 @@ class LPINN(Solver):
         characteristics; s = c_scale. u = u0(xi) + (t - t0) N_u."""
         f = self._features(xi, t)
         dt = (t - self.t0)
-        t0 = torch.full_like(xi, self.t0)
-        u0 = self.u0(self._points(xi, t0)).reshape(-1)
-        c0 = self._velocity(xi, t0, u0)
+        u0, c0 = self._start(xi)
         X = xi + dt * (c0 + self.c_scale * self.net_x(f)[:, 0])
         u = u0 + dt * self.net_u(f)[:, 0]
         return X, u
@@ -257,27 +245,26 @@ class LPINN(Solver):
             r_u = cleared / self._straight_stretch(xi, t) ** 3
         return r_x, r_u
 
+    def _start(self, xi):
+        """u0(xi) and the velocity at the start, c0(xi) = c(xi, t0, u0(xi))."""
+        t0 = torch.full_like(xi, self.t0)
+        u0 = self.u0(self._points(xi, t0)).reshape(-1)
+        return u0, self._velocity(xi, t0, u0)
+
     def _straight_stretch(self, xi, t):
         """d/dxi of the straight characteristics xi + (t - t0) c0(xi), floored at
         STRETCH_FLOOR (where they have crossed); no graph to the parameters."""
         with torch.enable_grad():
             z = xi.detach().requires_grad_(True)
-            t0 = torch.full_like(z, self.t0)
-            u0 = self.u0(self._points(z, t0)).reshape(-1)
-            c0 = self._velocity(z, t0, u0)
+            _, c0 = self._start(z)
             dc0 = (torch.autograd.grad(c0.sum(), z, allow_unused=True)[0]
                    if c0.requires_grad else None)
         if dc0 is None:  # c0 does not depend on xi (a constant velocity)
             return torch.ones_like(xi)
         return (1 + (t.detach() - self.t0) * dc0.detach()).clamp_min(STRETCH_FLOOR)
-        return r_x, r_u
 
     def parameters(self):
         return list(self.net_x.parameters()) + list(self.net_u.parameters())
-
-    @property
-    def balanced(self) -> bool:
-        return not isinstance(self.balancer, Fixed) or self.causal is not None
 
     def _pointwise(self) -> dict[str, torch.Tensor]:
         """Pointwise residuals of the three terms (the boundary's: X - edge and u - g)."""
@@ -300,31 +287,19 @@ class LPINN(Solver):
                                                 getattr(self, "_time_index", None),
                                                 causal_terms))
 
-    def begin_step(self, step: int) -> bool:
-        """Balancer and causal eps schedule move on here, between optimizer iterations."""
-        changed = self.causal is not None and self.causal.advance()
-        if self.balancer.due(step):
-            def evaluate():
-                residuals = self._pointwise()
-                return self._objective(residuals), residuals
+    def _balance_evaluate(self):
+        residuals = self._pointwise()
+        return self._objective(residuals), residuals
 
-            changed = run_update(self.balancer, evaluate, self.parameters()) or changed
-        return changed
-
-    def training_metrics(self):
-        if not self.balanced:
-            return {}
-        out = {f"weight/{k}": self.weights[k] * lam for k, lam in self.balancer.lam.items()}
-        out.update(self.balancer.summary())
-        if self.causal is not None:
-            out.update(self.causal.summary())
-        return out
+    def total_weight(self, term: str) -> float:
+        """The term's weight times the balancer's multiplier."""
+        return self.weights[term] * self.balancer.lam.get(term, 1.0)
 
     def loss(self):
         if self.balanced:
             residuals = self._pointwise()
             objective = self._objective(residuals)
-            total = sum(self.weights[k] * self.balancer.lam[k] * v for k, v in objective.items())
+            total = sum(self.total_weight(k) * v for k, v in objective.items())
             return total, {k: r.square().mean().detach() for k, r in residuals.items()}
         terms = {k: r.square().mean() for k, r in self._pointwise().items()}
         total = sum(self.weights[k] * v for k, v in terms.items())
@@ -396,12 +371,12 @@ class LPINN(Solver):
 
     def state_dict(self):
         return {"net_x": self.net_x.state_dict(), "net_u": self.net_u.state_dict(),
-                **balance_state(self.balancer, self.causal)}
+                **self._balance_state()}
 
     def load_state_dict(self, state):
         self.net_x.load_state_dict(state["net_x"])
         self.net_u.load_state_dict(state["net_u"])
-        load_balance_state(state, self.balancer, self.causal)
+        self._load_balance_state(state)
 
 
 def diffusion_chain_rule(X, u, xi):

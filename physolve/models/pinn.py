@@ -22,15 +22,12 @@ from ..pde.taylor_backend import NetworkJet, TaylorEngine
 from ..sampling import Sampler, make_sampler
 from .compiled import CompiledOrEager
 from .base import Solver, check_weight_names, derived_seed, fresh_seed, solvers
-from ..balancing import (Fixed, balance_state, load_balance_state, objective_terms,
-                         residual_vector, run_update, scaled_residuals)
-from ..balancing import balancer as make_balancer
-from ..causal import CausalWeights
+from ..balancing import BalancedLoss, objective_terms, residual_vector, scaled_residuals
 from .networks import NETWORKS, FourierFeatures, PeriodicEmbedding
 
 
 @solvers.register("pinn")
-class PINN(Solver):
+class PINN(BalancedLoss, Solver):
     """A PINN with an MLP (optionally behind a Fourier-feature embedding).
 
     Parameters
@@ -128,10 +125,7 @@ class PINN(Solver):
                                      or not all(isinstance(a, str) for a in periodic)):
             raise ValueError(f"PINN: periodic must be a list of input names, got {periodic!r}")
         self.periodic = list(periodic or [])
-        self.balance, self.balance_options = balance, dict(balance_options or {})
-        self.balancer = make_balancer(balance, balance_options)  # fails early on bad settings
-        self.causal_options = causal
-        self.causal = CausalWeights.from_options(causal)
+        self._init_balancing(balance, balance_options, causal)  # fails early on bad settings
         self.sampler = make_sampler(sampler, sampler_options, type(self).__name__)
         self.interior_weights = None
         self.problem = None
@@ -201,32 +195,20 @@ class PINN(Solver):
         self._condition_weights = {c.name: c.weight for c in problem.soft_conditions}
         check_weight_names(self.weights, self.equations, list(self._condition_weights),
                            type(self).__name__)
-        self._setup_balancing()
-
-    def _setup_balancing(self) -> None:
-        """The balancer over every term of the loss, and the causal slices of the points."""
-        terms = [*self.equations, *self._condition_weights]
-        self.balancer = make_balancer(self.balance, self.balance_options)
-        if hasattr(self.balancer, "set_equations"):
-            self.balancer.set_equations(self.equations)
-        self.balancer.setup(terms, derived_seed(self.seed, 3))
+        t_range = None
         if self.causal is not None:
-            p = self.problem
-            if p.time is None:
+            if problem.time is None:
                 raise ValueError(f"{type(self).__name__}: causal training needs a time-dependent "
-                                 f"problem; {p.name!r} has no time input (inputs "
-                                 f"{list(p.inputs)})")
-            lo, hi = p.domain.bbox
-            it = p.inputs.index(p.time)
-            self.causal = CausalWeights.from_options(self.causal_options)
-            self.causal.setup(float(lo[it]), float(hi[it]))
+                                 f"problem; {problem.name!r} has no time input (inputs "
+                                 f"{list(problem.inputs)})")
+            lo, hi = problem.domain.bbox
+            it = problem.inputs.index(problem.time)
+            t_range = (float(lo[it]), float(hi[it]))
+        # the balancer over every term of the loss, and the causal slices of the points
+        self._setup_balancing([*self.equations, *self._condition_weights], self.equations,
+                              derived_seed(self.seed, 3), t_range)
+        if self.causal is not None:
             self._time_index = self.causal.chunk_index(self.interior[:, it].detach())
-
-    @property
-    def balanced(self) -> bool:
-        """Whether the loss differs from the plain weighted sum (a balancer or causal
-        weights); False keeps today's computation exactly."""
-        return not isinstance(self.balancer, Fixed) or self.causal is not None
 
     def _taylor_engine(self) -> TaylorEngine | None:
         """The forward-mode engine, or None where reverse mode is chosen (or needed)."""
@@ -420,28 +402,9 @@ class PINN(Solver):
         """The user's weight times the balancer's multiplier."""
         return self.weight(term) * self.balancer.lam.get(term, 1.0)
 
-    # --- balancing between optimizer iterations -----------------------------------------------
-    def begin_step(self, step: int) -> bool:
-        """Called by the trainer before each optimizer iteration: the causal eps schedule and
-        the balancer move on here, never inside an iteration. Whether the objective changed."""
-        changed = self.causal is not None and self.causal.advance()
-        if self.balancer.due(step):
-            def evaluate():
-                residuals = self._with_importance(self.residuals())
-                return objective_terms(self._scaled(residuals)), residuals
-
-            changed = run_update(self.balancer, evaluate, self.parameters()) or changed
-        return changed
-
-    def training_metrics(self) -> dict[str, float]:
-        """Per-term total weights, balancer and causal summaries, for metrics records."""
-        if not self.balanced:
-            return {}
-        out = {f"weight/{k}": self.total_weight(k) for k in self.balancer.lam}
-        out.update(self.balancer.summary())
-        if self.causal is not None:
-            out.update(self.causal.summary())
-        return out
+    def _balance_evaluate(self):
+        residuals = self._with_importance(self.residuals())
+        return objective_terms(self._scaled(residuals)), residuals
 
     def scale_points(self, factor: float) -> bool:
         self.n_interior = max(1, round(self.n_interior * factor))
@@ -486,7 +449,7 @@ class PINN(Solver):
     def state_dict(self):
         return {"module": self.module.state_dict(), "round": self.round,
                 "sampler": self.sampler.state_dict(),
-                **balance_state(self.balancer, self.causal)}
+                **self._balance_state()}
 
     def load_state_dict(self, state):
         self.module.load_state_dict(state["module"])
@@ -498,7 +461,7 @@ class PINN(Solver):
         elif state.get("round", 0) != self.round:
             self.resample(state["round"])
         # after resampling, which starts pointwise weights afresh
-        load_balance_state(state, self.balancer, self.causal)
+        self._load_balance_state(state)
 
 
 class _Chain(nn.Sequential):
