@@ -36,10 +36,11 @@ Members (`balancer(name, **options)`):
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Callable, Mapping, Sequence
 
 import torch
+
+from .checks import number_requirement
 
 Terms = Mapping[str, torch.Tensor]
 
@@ -48,18 +49,9 @@ def _number(who: str, key: str, value, lo: float | None = None, hi: float | None
             lo_open: bool = False, integer: bool = False):
     """`value` checked to be a number (an integer) in its range; else a ValueError naming the
     option, the value and what is allowed."""
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool)
-    if ok and lo is not None:
-        ok = value > lo if lo_open else value >= lo
-    if ok and hi is not None:
-        ok = value <= hi
-    if not ok:
-        what = "an integer" if integer else "a number"
-        bounds = [f"{'>' if lo_open else '>='} {lo:g}" if lo is not None else "",
-                  f"<= {hi:g}" if hi is not None else ""]
-        raise ValueError(f"balance_options.{key}: {who} needs {what} "
-                         f"{' and '.join(b for b in bounds if b)}, got {value!r}")
+    needed = number_requirement(value, lo, hi, lo_open=lo_open, integer=integer)
+    if needed is not None:
+        raise ValueError(f"balance_options.{key}: {who} needs {needed}, got {value!r}")
     return int(value) if integer else float(value)
 
 

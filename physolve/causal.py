@@ -22,6 +22,8 @@ from typing import Mapping
 
 import torch
 
+from .checks import number_requirement
+
 OPTIONS = ("chunks", "eps", "eps_schedule", "delta")
 
 
@@ -35,11 +37,13 @@ class CausalWeights:
 
     def __init__(self, chunks: int = 32, eps: float = 1.0, eps_schedule: list | None = None,
                  delta: float = 0.99):
-        if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral) or chunks < 1:
-            raise ValueError(f"causal.chunks: must be an integer >= 1, got {chunks!r}")
+        needed = number_requirement(chunks, 1, integer=True)
+        if needed is not None:
+            raise ValueError(f"causal.chunks: must be {needed}, got {chunks!r}")
         for key, val in {"eps": eps, "delta": delta}.items():
-            if isinstance(val, bool) or not isinstance(val, numbers.Real) or not val > 0:
-                raise ValueError(f"causal.{key}: must be a number > 0, got {val!r}")
+            needed = number_requirement(val, 0, lo_open=True)
+            if needed is not None:
+                raise ValueError(f"causal.{key}: must be {needed}, got {val!r}")
         if not delta <= 1:
             raise ValueError(f"causal.delta: must be in (0, 1], got {delta!r}")
         if eps_schedule is not None:

@@ -15,12 +15,13 @@ bitwise identical to an uninterrupted one on the CPU.
 """
 from __future__ import annotations
 
-import numbers
 from abc import ABC, abstractmethod
 from typing import Any, Callable
 
 import torch
 from torch import Tensor
+
+from ..checks import number_requirement
 
 Residual = Callable[[Tensor], Tensor]
 Seeds = Callable[..., int]
@@ -103,20 +104,18 @@ class SettingError(ValueError):
 
 
 def check_positive_int(who: str, key: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise SettingError(who, key, f"must be an integer >= {minimum}, got {value!r}")
+    needed = number_requirement(value, minimum, integer=True)
+    if needed is not None:
+        raise SettingError(who, key, f"must be {needed}, got {value!r}")
     return int(value)
 
 
 def check_number(who: str, key: str, value, low: float = 0.0, high: float = float("inf"),
                  low_open: bool = False, high_open: bool = False) -> float:
-    ok = (not isinstance(value, bool) and isinstance(value, numbers.Real)
-          and (value > low if low_open else value >= low)
-          and (value < high if high_open else value <= high))
-    if not ok:
-        lo = f"{'>' if low_open else '>='} {low:g}"
-        hi = "" if high == float("inf") else f" and {'<' if high_open else '<='} {high:g}"
-        raise SettingError(who, key, f"must be a number {lo}{hi}, got {value!r}")
+    needed = number_requirement(value, low, None if high == float("inf") else high,
+                                lo_open=low_open, hi_open=high_open)
+    if needed is not None:
+        raise SettingError(who, key, f"must be {needed}, got {value!r}")
     return float(value)
 
 
