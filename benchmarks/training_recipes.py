@@ -7,6 +7,9 @@ Rows (--cases):
                         modified MLP, gradnorm; against the ETDRK4 reference.
   burgers_fixed         Burgers 1D with soft initial and boundary conditions, weights 1 ...
   burgers_gradnorm      ... and the same with gradnorm: a recipe must not make it worse.
+  poisson2d_c_ntk, burgers_ntk, burgers_sa
+                        the same set-ups with the NTK balancer (every 100) or pointwise
+                        self-adaptive weights (sa) instead.
 
 Each row is the experiment composed by Hydra as `physolve train experiment=... OVERRIDES`
 composes it, trained on one thread with its time budget on the trainer's process clock
@@ -43,6 +46,15 @@ CASES = {  # name: (section, label, experiment, overrides)
     "burgers_gradnorm": ("burgers", "PINN 3 x 20, soft IC/BC, gradnorm (every 100)",
                          "burgers_pinn", [*BURGERS, "model.balance=gradnorm",
                                           "model.balance_options={every: 100}"]),
+    "poisson2d_c_ntk": ("poisson2d_c", "PINN 4 x 40, ntk (every 100, 32 points), Adam 1000 + "
+                        "L-BFGS 10000", "poisson2d_c_balanced",
+                        ["model.balance=ntk", "~model.balance_options",
+                         "+model.balance_options={every: 100}"]),
+    "burgers_ntk": ("burgers", "PINN 3 x 20, soft IC/BC, ntk (every 100, 32 points)",
+                    "burgers_pinn", [*BURGERS, "model.balance=ntk",
+                                     "model.balance_options={every: 100}"]),
+    "burgers_sa": ("burgers", "PINN 3 x 20, soft IC/BC, self-adaptive point weights (sa)",
+                   "burgers_pinn", [*BURGERS, "model.balance=sa"]),
 }
 
 

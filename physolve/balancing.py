@@ -30,8 +30,15 @@ Members (`balancer(name, **options)`):
                rho ~ Bernoulli(rho_mean) from the balancer's own seeded generator.
     softadapt  SoftAdapt (Heydari et al. 2019): lambda_k = K softmax_k(beta s_k), s_k the
                relative rate of change (L_k(t) - L_k(t-1)) / L_k(t-1).
+    ntk        neural-tangent-kernel weights (Wang, Yu, Perdikaris 2022): from the NTK's
+               diagonal K_k,ii = |grad_theta r_ki|^2 on a seeded sample of each term's
+               points, hat_k = sum_j t_j / t_k with t_k = mean_i K_k,ii, and
+               lambda_k <- alpha lambda_k + (1 - alpha) hat_k.
     rba        residual-based attention (Anagnostopoulos et al. 2024), pointwise:
                  lambda_ki <- gamma lambda_ki + eta |r_ki| / max_i |r_ki|.
+    sa         self-adaptive weights (McClenny, Braga-Neto 2023), pointwise: lambda_ki
+               ascend the loss mean_i (lambda_ki r_ki)^2 by Adam (maximize), so they grow
+               where the residual stays large.
 """
 from __future__ import annotations
 
@@ -62,8 +69,9 @@ class LossBalancer:
     """
 
     name = "balancer"
-    pointwise = False      # RBA: multipliers per residual point (`reduce` uses them)
+    pointwise = False      # RBA, SA: multipliers per residual point (`reduce` uses them)
     needs_gradients = False
+    needs_ntk = False      # NTK: the diagonal of each term's tangent kernel (`ntk_sample`)
 
     def __init__(self, every: int = 1):
         self.every = _number(self.name, "every", every, lo=1, integer=True)
@@ -79,10 +87,11 @@ class LossBalancer:
         return step % self.every == 0
 
     def update(self, losses: Terms, gradients: Mapping[str, torch.Tensor] | None,
-               residuals: Terms | None = None) -> bool:
+               residuals: Terms | None = None, ntk: Terms | None = None) -> bool:
         """New multipliers from the current loss terms L_k (detached), the flat gradients
-        grad_theta L_k when `needs_gradients`, and the residuals when `pointwise`. Returns
-        whether the objective changed."""
+        grad_theta L_k when `needs_gradients`, the residuals when `pointwise`, and the NTK
+        diagonals |grad_theta r_ki|^2 of sampled points when `needs_ntk`. Returns whether
+        the objective changed."""
         return False
 
     def point_weight(self, name: str) -> torch.Tensor | None:
@@ -112,7 +121,24 @@ class Fixed(LossBalancer):
         return False
 
 
-class GradNorm(LossBalancer):
+class _Annealed(LossBalancer):
+    """Multipliers moved toward targets hat_k by a clipped moving average (gradnorm, ntk):
+    lambda_k <- clip(alpha lambda_k + (1 - alpha) hat_k, 1 / max_weight, max_weight)."""
+
+    def __init__(self, every: int, alpha: float, max_weight: float):
+        super().__init__(every)
+        self.alpha = _number(self.name, "alpha", alpha, 0.0, 1.0)
+        self.max_weight = _number(self.name, "max_weight", max_weight, 1.0)
+
+    def anneal(self, targets: Mapping[str, float]) -> bool:
+        lo, hi = 1.0 / self.max_weight, self.max_weight
+        for k, hat in targets.items():
+            lam = self.alpha * self.lam[k] + (1.0 - self.alpha) * hat
+            self.lam[k] = min(max(lam, lo), hi)
+        return True
+
+
+class GradNorm(_Annealed):
     """Learning-rate annealing from gradient norms (Wang, Teng, Perdikaris 2021).
 
     every: steps between updates (the gradients of every term cost one backward pass each).
@@ -130,13 +156,11 @@ class GradNorm(LossBalancer):
 
     def __init__(self, every: int = 100, alpha: float = 0.9, mode: str = "max_mean",
                  max_weight: float = 1e6):
-        super().__init__(every)
-        self.alpha = _number(self.name, "alpha", alpha, 0.0, 1.0)
+        super().__init__(every, alpha, max_weight)
         if mode not in ("norm", "max_mean"):
             raise ValueError(f"balance_options.mode: gradnorm's mode must be one of 'max_mean', "
                              f"'norm', got {mode!r}")
         self.mode = mode
-        self.max_weight = _number(self.name, "max_weight", max_weight, 1.0)
         self.equations: tuple[str, ...] = ()
 
     def set_equations(self, equations: Sequence[str]) -> None:
@@ -146,22 +170,62 @@ class GradNorm(LossBalancer):
         """hat_k of the docstring, from flat gradients g_k."""
         if self.mode == "norm":
             norms = {k: float(g.norm()) for k, g in gradients.items()}
-            total = sum(norms.values())
-            return {k: total / max(n, 1e-300) for k, n in norms.items()}
+            return inverse_shares(norms)
         eqs = [k for k in gradients if k in self.equations] or list(gradients)[:1]
         top = max(float(gradients[k].abs().max()) for k in eqs)
         return {k: 1.0 if k in eqs else top / max(float(g.abs().mean()), 1e-300)
                 for k, g in gradients.items()}
 
-    def update(self, losses, gradients, residuals=None) -> bool:
-        lo, hi = 1.0 / self.max_weight, self.max_weight
-        for k, hat in self.targets(gradients).items():
-            lam = self.alpha * self.lam[k] + (1.0 - self.alpha) * hat
-            self.lam[k] = min(max(lam, lo), hi)
-        return True
+    def update(self, losses, gradients, residuals=None, ntk=None) -> bool:
+        return self.anneal(self.targets(gradients))
+
+
+class NTK(_Annealed):
+    """Neural-tangent-kernel weights (Wang, Yu, Perdikaris 2022, in jaxpi's per-point form).
+
+    The NTK block of term k has the diagonal K_k,ii = |grad_theta r_ki|^2. Its mean over
+    the term's points, t_k, measures how fast gradient descent moves that term; the
+    multipliers hat_k = sum_j t_j / t_k make every term's rate the same. The mean (rather
+    than the paper's trace, the sum) matches the mean squared residuals of the loss: a term
+    with more points does not get a smaller weight for it.
+
+    points: residual points per term at which K_ii is computed, a seeded random sample
+        (one backward pass each; all points if a term has fewer).
+    every, alpha, max_weight: as for gradnorm.
+    """
+
+    name = "ntk"
+    needs_ntk = True
+
+    def __init__(self, every: int = 100, alpha: float = 0.9, points: int = 32,
+                 max_weight: float = 1e6):
+        super().__init__(every, alpha, max_weight)
+        self.points = _number(self.name, "points", points, lo=1, integer=True)
+
+    def setup(self, terms, seed):
+        super().setup(terms, seed)
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def ntk_sample(self, n: int) -> torch.Tensor:
+        """Indices of the points (of n) whose NTK diagonal the next update uses."""
+        return torch.randperm(n, generator=self.generator)[:self.points]
+
+    def update(self, losses, gradients, residuals=None, ntk=None) -> bool:
+        return self.anneal(inverse_shares({k: float(d.mean()) for k, d in ntk.items()}))
 
     def state_dict(self):
-        return {"lam": dict(self.lam)}
+        return {"lam": dict(self.lam), "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state):
+        self.lam = dict(state["lam"])
+        self.generator.set_state(state["generator"])
+
+
+def inverse_shares(sizes: Mapping[str, float]) -> dict[str, float]:
+    """sum_j s_j / s_k for every k (a vanishing s_k gives a huge value, clipped by the
+    caller)."""
+    total = sum(sizes.values())
+    return {k: total / max(v, 1e-300) for k, v in sizes.items()}
 
 
 class ReLoBRaLo(LossBalancer):
@@ -195,7 +259,7 @@ class ReLoBRaLo(LossBalancer):
         s = sum(e.values())
         return {k: len(e) * v / s for k, v in e.items()}
 
-    def update(self, losses, gradients, residuals=None) -> bool:
+    def update(self, losses, gradients, residuals=None, ntk=None) -> bool:
         now = {k: float(v) for k, v in losses.items()}
         if not self.first:  # the first update only records L(0)
             self.first, self.last = dict(now), dict(now)
@@ -234,7 +298,7 @@ class SoftAdapt(LossBalancer):
         super().setup(terms, seed)
         self.last = {}
 
-    def update(self, losses, gradients, residuals=None) -> bool:
+    def update(self, losses, gradients, residuals=None, ntk=None) -> bool:
         now = {k: float(v) for k, v in losses.items()}
         if not self.last:
             self.last = now
@@ -254,7 +318,55 @@ class SoftAdapt(LossBalancer):
         self.lam, self.last = dict(state["lam"]), dict(state["last"])
 
 
-class RBA(LossBalancer):
+class _Pointwise(LossBalancer):
+    """Multipliers per residual point, lambda_ki, starting at `init`; the term's loss is
+    mean_i (lambda_ki r_ki)^2. New points (resampling) start again from `init`.
+    terms: which terms get pointwise weights (None: all)."""
+
+    pointwise = True
+
+    def __init__(self, every: int, init: float, terms: list[str] | None):
+        super().__init__(every)
+        self.init = _number(self.name, "init", init, 0.0)
+        self.terms = None if terms is None else list(terms)
+        self.point_weights: dict[str, torch.Tensor] = {}
+
+    def setup(self, terms, seed):
+        super().setup(terms, seed)
+        if self.terms is not None:
+            unknown = [t for t in self.terms if t not in terms]
+            if unknown:
+                raise ValueError(f"balance_options.terms: {self.name}'s terms {unknown} name "
+                                 f"no term of the loss; terms are {sorted(terms)}")
+        self.resampled({})
+
+    def weighted(self, name: str) -> bool:
+        return self.terms is None or name in self.terms
+
+    def current(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        """The point weights of term `name`, fresh (all `init`) where its points changed."""
+        lam = self.point_weights.get(name)
+        if lam is None or lam.shape != like.shape:
+            lam = torch.full_like(like, self.init)
+        return lam
+
+    def point_weight(self, name):
+        return self.point_weights.get(name)
+
+    def resampled(self, sizes):
+        self.point_weights = {}
+
+    def summary(self):
+        return {f"{self.name}_mean/{k}": float(w.mean()) for k, w in self.point_weights.items()}
+
+    def state_dict(self):
+        return {"lam": dict(self.lam), "points": dict(self.point_weights)}
+
+    def load_state_dict(self, state):
+        self.lam, self.point_weights = dict(state["lam"]), dict(state["points"])
+
+
+class RBA(_Pointwise):
     """Residual-based attention (Anagnostopoulos, Toscano, Stergiopulos, Karniadakis 2024).
 
     Every residual point i of a term k carries lambda_ki, starting at `init`, updated as
@@ -266,58 +378,80 @@ class RBA(LossBalancer):
     """
 
     name = "rba"
-    pointwise = True
 
     def __init__(self, every: int = 1, gamma: float = 0.999, eta: float = 0.01,
                  init: float = 1.0, terms: list[str] | None = None):
-        super().__init__(every)
+        super().__init__(every, init, terms)
         self.gamma = _number(self.name, "gamma", gamma, 0.0, 1.0)
         self.eta = _number(self.name, "eta", eta, 0.0)
-        self.init = _number(self.name, "init", init, 0.0)
-        self.terms = None if terms is None else list(terms)
-        self.point_weights: dict[str, torch.Tensor] = {}
 
-    def setup(self, terms, seed):
-        super().setup(terms, seed)
-        if self.terms is not None:
-            unknown = [t for t in self.terms if t not in terms]
-            if unknown:
-                raise ValueError(f"balance_options.terms: rba's terms {unknown} name no term "
-                                 f"of the loss; terms are {sorted(terms)}")
-        self.point_weights = {}
-
-    def weighted(self, name: str) -> bool:
-        return self.terms is None or name in self.terms
-
-    def point_weight(self, name):
-        return self.point_weights.get(name)
-
-    def update(self, losses, gradients, residuals=None) -> bool:
+    def update(self, losses, gradients, residuals=None, ntk=None) -> bool:
         for k, r in residuals.items():
             if not self.weighted(k):
                 continue
             a = r.detach().abs().reshape(-1)
-            lam = self.point_weights.get(k)
-            if lam is None or lam.shape != a.shape:
-                lam = torch.full_like(a, self.init)
+            lam = self.current(k, a)
             self.point_weights[k] = self.gamma * lam + self.eta * a / a.max().clamp_min(1e-300)
         return True
 
-    def resampled(self, sizes):
-        self.point_weights = {}
 
-    def summary(self):
-        return {f"rba_mean/{k}": float(w.mean()) for k, w in self.point_weights.items()}
+class SelfAdaptive(_Pointwise):
+    """Self-adaptive weights (McClenny, Braga-Neto 2023, "Self-adaptive physics-informed
+    neural networks"), with their mask m(lambda) = lambda^2.
+
+    The weights are trainable and maximise the loss while the network minimises it: every
+    update takes one Adam step (torch.optim.Adam, maximize=True) on each term's weights
+    along the exact gradient dL_k / dlambda_ki = 2 lambda_ki r_ki^2 / N_k of its loss
+    L_k = mean_i (lambda_ki r_ki)^2. That gradient is never negative, so the weights only
+    grow, fastest where the residual stays large; Adam's normalised step makes the growth
+    about `eta` per update while the gradient is above Adam's eps (1e-8).
+    eta: the weights' learning rate; init: starting weight; terms: as for rba.
+    """
+
+    name = "sa"
+
+    def __init__(self, every: int = 1, eta: float = 0.005, init: float = 1.0,
+                 terms: list[str] | None = None):
+        super().__init__(every, init, terms)
+        self.eta = _number(self.name, "eta", eta, 0.0, lo_open=True)
+        self.optimizers: dict[str, torch.optim.Adam] = {}
+
+    def resampled(self, sizes):
+        super().resampled(sizes)
+        self.optimizers = {}
+
+    def _optimizer(self, name: str, lam: torch.Tensor) -> torch.optim.Adam:
+        held = self.optimizers.get(name)
+        if held is None or held.param_groups[0]["params"][0] is not lam:
+            held = self.optimizers[name] = torch.optim.Adam([lam], lr=self.eta, maximize=True)
+        return held
+
+    def update(self, losses, gradients, residuals=None, ntk=None) -> bool:
+        for k, r in residuals.items():
+            if not self.weighted(k):
+                continue
+            r2 = r.detach().reshape(-1).square()
+            lam = self.current(k, r2)
+            self.point_weights[k] = lam
+            lam.grad = 2.0 * lam * r2 / r2.numel()
+            self._optimizer(k, lam).step()
+            lam.grad = None
+        return True
 
     def state_dict(self):
-        return {"lam": dict(self.lam), "points": dict(self.point_weights)}
+        return {**super().state_dict(),
+                "adam": {k: opt.state_dict() for k, opt in self.optimizers.items()}}
 
     def load_state_dict(self, state):
-        self.lam, self.point_weights = dict(state["lam"]), dict(state["points"])
+        super().load_state_dict(state)
+        self.point_weights = {k: w.clone() for k, w in self.point_weights.items()}
+        self.optimizers = {}
+        for k, opt_state in state.get("adam", {}).items():
+            self._optimizer(k, self.point_weights[k]).load_state_dict(opt_state)
 
 
 BALANCERS: dict[str, type[LossBalancer]] = {
-    c.name: c for c in (Fixed, GradNorm, ReLoBRaLo, SoftAdapt, RBA)}
+    c.name: c for c in (Fixed, GradNorm, NTK, ReLoBRaLo, SoftAdapt, RBA, SelfAdaptive)}
 
 
 def balancer(name: str, options: Mapping | None = None) -> LossBalancer:
@@ -348,13 +482,32 @@ def flat_gradients(terms: Terms, params: Sequence[torch.Tensor]) -> dict[str, to
     return out
 
 
+def ntk_diagonal(residual: torch.Tensor, params: Sequence[torch.Tensor], index: torch.Tensor
+                 ) -> torch.Tensor:
+    """|grad_theta r_i|^2 for the points `index` of a residual with graph: the diagonal of
+    its neural tangent kernel there. One backward pass per point: on the PINN sizes measured
+    (3 x 20, 2540 points) a loop of them took a quarter of the time of one batched
+    (is_grads_batched) pass, which carries every intermediate once per point."""
+    flat = residual.reshape(-1)
+    out = []
+    for i in index.tolist():
+        grads = torch.autograd.grad(flat[i], params, retain_graph=True, allow_unused=True)
+        out.append(sum((g.detach().square().sum() for g in grads if g is not None),
+                       flat.new_zeros(())))
+    return torch.stack(out)
+
+
 def run_update(balancer_: LossBalancer, evaluate: Callable[[], tuple[Terms, Terms]],
                params: Sequence[torch.Tensor]) -> bool:
     """One update: evaluate() -> (objective terms with graph, pointwise residuals)."""
     terms, residuals = evaluate()
     grads = flat_gradients(terms, params) if balancer_.needs_gradients else None
+    ntk = None
+    if balancer_.needs_ntk:
+        ntk = {k: ntk_diagonal(r, params, balancer_.ntk_sample(r.numel()))
+               for k, r in residuals.items()}
     losses = {k: v.detach() for k, v in terms.items()}
-    return balancer_.update(losses, grads, residuals)
+    return balancer_.update(losses, grads, residuals, ntk)
 
 
 def scaled_residuals(residuals: Terms, balancer_: LossBalancer, causal=None,

@@ -61,8 +61,8 @@ class PINN(BalancedLoss, Solver):
     periodic: input axes made exactly periodic by a (cos, sin) embedding with the domain's
         extent as period (networks.PeriodicEmbedding), e.g. ["x"]; before any Fourier features.
     balance: how the loss terms are weighted (physolve.train.balancing, docs/training_recipes.md):
-        "fixed" (the weights above alone, the default), "gradnorm", "relobralo", "softadapt"
-        or "rba"; balance_options: that balancer's settings (e.g. {every: 100, alpha: 0.9}).
+        "fixed" (the weights above alone, the default), "gradnorm", "ntk", "relobralo",
+        "softadapt", or pointwise "rba" or "sa"; balance_options: that balancer's settings (e.g. {every: 100, alpha: 0.9}).
         The balancer's multipliers multiply the weights; they change only between optimizer
         iterations (`begin_step`).
     causal: causal training of a time-dependent problem (physolve.train.causal): {chunks: 32,

@@ -1,5 +1,5 @@
-"""Loss balancers: `fixed` is today's loss bit for bit; gradnorm, relobralo, softadapt and rba
-produce the multipliers of their formulas, computed here by hand on tiny problems."""
+"""Loss balancers: `fixed` is today's loss bit for bit; gradnorm, ntk, relobralo, softadapt, rba
+and sa produce the multipliers of their formulas, computed here by hand on tiny problems."""
 import math
 
 import pytest
@@ -8,7 +8,7 @@ from torch import nn
 
 import physolve as ps
 from physolve.models.networks import MLP
-from physolve.train.balancing import RBA, ReLoBRaLo, SoftAdapt, balancer
+from physolve.train.balancing import NTK, RBA, ReLoBRaLo, SelfAdaptive, SoftAdapt, balancer
 
 from .cases import heat
 
@@ -168,7 +168,7 @@ def test_rba_point_weights_and_loss_follow_the_formula():
     assert solver.balancer.point_weights == {}
 
 
-@pytest.mark.parametrize("name", ["gradnorm", "relobralo", "softadapt", "rba"])
+@pytest.mark.parametrize("name", ["gradnorm", "ntk", "relobralo", "softadapt", "rba", "sa"])
 def test_every_balancer_trains_pinn_pig_and_lpinn(name):
     options = {"every": 2}
     pinn = _train(balance=name, balance_options=options)
@@ -217,7 +217,8 @@ def test_lpinn_gradnorm_weights_equal_the_formula():
 
 def test_unknown_balancer_and_options_are_refused_naming_them():
     with pytest.raises(ValueError, match=r"balance: unknown balancer 'gradnorn'; allowed: "
-                                         r"fixed, gradnorm, rba, relobralo, softadapt"):
+                                         r"fixed, gradnorm, ntk, rba, relobralo, sa, "
+                                         r"softadapt"):
         balancer("gradnorn")
     with pytest.raises(ValueError, match=r"balance_options.alpa: .* allowed: every, alpha"):
         balancer("gradnorm", {"alpa": 0.5})
@@ -229,3 +230,72 @@ def test_unknown_balancer_and_options_are_refused_naming_them():
     with pytest.raises(ValueError, match=r"balance_options.terms: .*\['pdee'\]"):
         _solver(balance="rba", balance_options={"terms": ["pdee"]})
     assert isinstance(balancer("rba", {"eta": 0.1}), RBA)
+    with pytest.raises(ValueError, match=r"balance_options.points: ntk needs an integer >= 1, "
+                                         r"got 0"):
+        balancer("ntk", {"points": 0})
+    with pytest.raises(ValueError, match=r"balance_options.eta: sa needs a number > 0"):
+        balancer("sa", {"eta": 0.0})
+    with pytest.raises(ValueError, match=r"balance_options.terms: sa's terms \['pdee'\]"):
+        _solver(balance="sa", balance_options={"terms": ["pdee"]})
+
+
+def _ntk_diagonal_by_differences(solver, h=1e-6):
+    """|d r_i / d theta|^2 per point and term, by central differences in every parameter
+    (independent of the backward passes the balancer takes)."""
+    params = solver.parameters()
+    total = {}
+    with torch.no_grad():
+        for p in params:
+            flat = p.view(-1)
+            for j in range(flat.numel()):
+                keep = float(flat[j])
+                flat[j] = keep + h
+                up = {k: r.detach().reshape(-1) for k, r in solver.residuals().items()}
+                flat[j] = keep - h
+                down = {k: r.detach().reshape(-1) for k, r in solver.residuals().items()}
+                flat[j] = keep
+                for k in up:
+                    total[k] = total.get(k, 0) + ((up[k] - down[k]) / (2 * h)).square()
+    return total
+
+
+def test_ntk_weights_equal_the_formula_with_finite_difference_jacobians():
+    # points above every term's count: the whole NTK diagonal, so the mean is exact
+    solver = _solver(balance="ntk", balance_options={"alpha": 0.25, "points": 1000})
+    with torch.enable_grad():
+        diagonal = _ntk_diagonal_by_differences(solver)
+    t = {k: float(d.mean()) for k, d in diagonal.items()}
+    hat = {k: sum(t.values()) / v for k, v in t.items()}
+    assert solver.begin_step(0) is True
+    for k, h in hat.items():
+        assert solver.balancer.lam[k] == pytest.approx(0.25 + 0.75 * h, rel=1e-6)
+    assert len({round(v, 3) for v in hat.values()}) == 3
+    # a sample of the points is seeded: the same seed, the same multipliers
+    a = _solver(balance="ntk", balance_options={"points": 4})
+    b = _solver(balance="ntk", balance_options={"points": 4})
+    a.begin_step(0)
+    b.begin_step(0)
+    assert a.balancer.lam == b.balancer.lam and a.balancer.lam != solver.balancer.lam
+
+
+def test_sa_weights_take_adam_ascent_steps_on_the_loss():
+    eta, b1, b2, eps = 0.05, 0.9, 0.999, 1e-8
+    solver = _solver(balance="sa", balance_options={"eta": eta, "init": 2.0, "terms": ["pde"]})
+    r2 = solver.residuals()["pde"].detach().reshape(-1).square()
+    lam, m, v = torch.full_like(r2, 2.0), torch.zeros_like(r2), torch.zeros_like(r2)
+    for step in (1, 2):      # the network is not trained between the updates: r is the same
+        solver.begin_step(step - 1)
+        g = 2 * lam * r2 / r2.numel()          # dL/dlambda of L = mean (lambda r)^2
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        lam = lam + eta * (m / (1 - b1 ** step)) / ((v / (1 - b2 ** step)).sqrt() + eps)
+        assert torch.allclose(solver.balancer.point_weights["pde"], lam, rtol=1e-12, atol=0)
+    assert set(solver.balancer.point_weights) == {"pde"}
+    assert float(lam.min()) > 2.0                    # ascent: the weights only grow
+    total, _ = solver.loss()
+    res = solver.residuals()
+    by_hand = ((lam * res["pde"].reshape(-1)).square().mean()
+               + res["initial"].square().mean() + res["dirichlet"].square().mean())
+    assert float(total.detach()) == pytest.approx(float(by_hand.detach()), rel=1e-12)
+    assert solver.training_metrics()["sa_mean/pde"] == pytest.approx(float(lam.mean()))
+    solver.resample(1)
+    assert solver.balancer.point_weights == {} and solver.balancer.optimizers == {}

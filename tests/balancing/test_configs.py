@@ -44,7 +44,7 @@ def test_recipes_from_the_command_line_build():
 
 @pytest.mark.parametrize("overrides, path, text", [
     (["model.balance=gradnorn"], "model.balance",
-     "unknown balancer 'gradnorn'; allowed: fixed, gradnorm, rba, relobralo, softadapt"),
+     "unknown balancer 'gradnorn'; allowed: fixed, gradnorm, ntk, rba, relobralo, sa, softadapt"),
     (["model.balance=gradnorm", "model.balance_options={alpa: 0.5}"], "model.balance_options",
      "balance_options.alpa: unknown option of balancer 'gradnorm'; allowed: every, alpha, mode"),
     (["model.balance=gradnorm", "model.balance_options={every: 0}"], "model.balance_options",
@@ -56,8 +56,10 @@ def test_recipes_from_the_command_line_build():
     (["model.weight_fact={mean: 1.0, sd: 0.1}"], "model.weight_fact",
      "weight_fact.sd: unknown key; allowed: mean, std"),
     (["model.periodic=[z]"], "model.periodic", "periodic names ['z'], not inputs"),
-    (["model=lpinn", "problem=convection", "model.balance=ntk"], "model.balance",
-     "unknown balancer 'ntk'"),
+    (["model=lpinn", "problem=convection", "model.balance=pirate"], "model.balance",
+     "unknown balancer 'pirate'"),
+    (["model.balance=ntk", "model.balance_options={points: 0.5}"], "model.balance_options",
+     "balance_options.points: ntk needs an integer >= 1, got 0.5"),
     (["model=pig", "model.balance_options={gamma: 2.0}", "model.balance=rba"],
      "model.balance_options", "balance_options.gamma: rba needs a number >= 0 and <= 1"),
 ])

@@ -1,6 +1,7 @@
 """A run with a balancer (and causal weights) continued from a checkpoint ends bitwise where
-the uninterrupted run ends: the multipliers, RBA's point weights, ReLoBRaLo's random
-generator and the causal eps level travel in the checkpoint."""
+the uninterrupted run ends: the multipliers, RBA's and SA's point weights (and SA's Adam
+state), NTK's and ReLoBRaLo's random generators and the causal eps level travel in the
+checkpoint."""
 import pytest
 import torch
 
@@ -14,6 +15,8 @@ STAGES = ["adam:20:lr=1e-2", "lbfgs:12"]
 SETTINGS = {
     "gradnorm": dict(balance="gradnorm", balance_options={"every": 3}),
     "rba": dict(balance="rba", balance_options={"every": 2}),
+    "ntk": dict(balance="ntk", balance_options={"every": 3, "points": 5}),
+    "sa": dict(balance="sa", balance_options={"every": 2}),
     "relobralo+causal": dict(balance="relobralo", balance_options={"rho_mean": 0.5},
                              causal={"chunks": 4, "eps_schedule": [0.1, 1.0, 10.0],
                                      "delta": 0.3}),

@@ -19,7 +19,8 @@ class _Recorder(Callback):
 
 
 @pytest.mark.parametrize("name, stage", [("gradnorm", "lbfgs:6"), ("rba", "lbfgs:6"),
-                                         ("relobralo", "ssbroyden:6")])
+                                         ("relobralo", "ssbroyden:6"), ("ntk", "lbfgs:6"),
+                                         ("sa", "ssbroyden:6")])
 def test_weights_are_frozen_within_an_iteration_and_refreshed_after(name, stage):
     solver = ps.PINN(width=6, depth=2, n_interior=40, n_boundary=10, balance=name,
                      balance_options={"every": 1})
