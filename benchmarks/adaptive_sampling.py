@@ -8,6 +8,12 @@ follows it as 1 / (4 a)^2.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/adaptive_sampling.py --a 1000 --budget 160
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/adaptive_sampling.py --a 100 --budget 80
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/adaptive_sampling.py --gauss-dims 5 10 \
+        --budget 150
+
+`--gauss-dims` runs instead the high-dimensional case of the AAS paper, u = exp(-10 |x|^2)
+on [-1, 1]^d (experiments poisson_gauss_nd_uniform and poisson_gauss_nd_aas with problem.d
+set), uniform against AAS at the same CPU budget.
 
 Writes benchmarks/results/adaptive_sampling.md (every row in adaptive_sampling.json beside
 it, merged by `a` and sampler, so cases can run separately), the error-against-CPU-time
@@ -25,26 +31,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from physolve.bench import Budget, Case, Results, command_line, environment, run
+from physolve.bench import (Budget, Case, Results, command_line, compose_experiment,
+                            environment, run)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SAMPLERS = ("uniform", "rar", "rad", "aas")
 CENTRES = ((0.5, 0.5), (-0.5, -0.5))
 NEAR = 0.1   # radius counted as "at a peak" (4.5 standard deviations at a = 1000)
-
-
-def compose(experiment: str, overrides: tuple[str, ...] = ()) -> dict:
-    """The resolved config of `experiment=<name>` (Hydra's compose API), plain containers."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
-
-    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
-        cfg = hydra_compose("config", overrides=[f"experiment={experiment}", *overrides])
-    config = OmegaConf.to_container(cfg, resolve=True)
-    config.pop("resume", None)
-    return config
 
 
 def peak_shares(points: np.ndarray) -> list[float]:
@@ -54,7 +48,7 @@ def peak_shares(points: np.ndarray) -> list[float]:
 
 
 def run_case(a: float, sampler: str, budget: float, metrics_every: int, folder: Path) -> dict:
-    config = compose(f"poisson_two_peak_{sampler}",
+    config = compose_experiment(f"poisson_two_peak_{sampler}",
                      (f"problem.a={a}", f"model.weights.pde={1.0 / (4 * a) ** 2:.6g}",
                       f"trainer.metrics_every={metrics_every}"))
     config["output"] = {}
@@ -82,6 +76,57 @@ def run_case(a: float, sampler: str, budget: float, metrics_every: int, folder: 
                 "sampler_options": config["model"].get("sampler_options") or {},
                 "diagnostics": s.sampler.diagnostics()})
     return row
+
+
+def run_gauss(d: int, sampler: str, budget: float, metrics_every: int) -> dict:
+    config = compose_experiment(f"poisson_gauss_nd_{sampler}",
+                                (f"problem.d={d}", f"trainer.metrics_every={metrics_every}"))
+    config["output"] = {}
+    case = Case.from_config(f"gauss{d}/{sampler}", config, Budget(budget, clock="process",
+                                                                 per="fit"), label=sampler)
+    made = {}
+
+    def solver():  # keep the solver: where its final points lie is measured after the run
+        made["solver"] = case_solver()
+        return made["solver"]
+
+    case_solver, case.solver = case.solver, solver
+    row = run(case)
+    s = made["solver"]
+    radius = s.interior.detach().double().norm(dim=1)
+    row.update({"d": d, "points": len(radius), "rounds": s.round,
+                # where u = exp(-10 r^2) > 0.1; uniform points land there with probability
+                # 1.5e-3 (d = 5) or 2e-6 (d = 10)
+                "share_peak": float((radius < math.sqrt(math.log(10) / 10)).mean()),
+                "sampler_options": config["model"].get("sampler_options") or {},
+                "diagnostics": s.sampler.diagnostics()})
+    return row
+
+
+def render_gauss(data: dict) -> list[str]:
+    lines = []
+    for key in sorted((k for k in data if k.startswith("gauss d=")), key=lambda k: int(k[8:])):
+        rows = data[key]
+        base = rows.get("uniform", {}).get("rel_l2")
+        lines += [f"## {key}: u = exp(-10 |x|^2) on [-1, 1]^{key[8:]}", "",
+                  "| sampler | rel. L2 | vs uniform | steps | rounds | CPU s | points | "
+                  "share where u > 0.1 | command |", "|" + "---|" * 9]
+        for name in ("uniform", "aas"):
+            if name not in rows:
+                continue
+            r = rows[name]
+            ratio = f"{base / r['rel_l2']:.2f}x lower" if base and r.get("rel_l2") else ""
+            lines.append(f"| {name} | {r['rel_l2']:.3g} | {ratio} | {r['steps']} | "
+                         f"{r['rounds']} | {r['cpu_s']:.0f} | {r['points']} | "
+                         f"{r['share_peak']:.3f} | `{r.get('command', '')}` |")
+        lines.append("")
+    if lines:
+        lines = ["The PINN 4 x 64 tanh, 2000 interior and 400 boundary points, Adam lr 1e-3, a "
+                 "sampling round every 250 steps, float32 (experiments poisson_gauss_nd_<sampler> "
+                 "with problem.d set); rel. L2 over the problem's test points, half uniform in "
+                 "the cube and half drawn from u's own Gaussian shape (poisson_gauss_nd).", ""
+                 ] + lines
+    return lines
 
 
 def render(data: dict) -> str:
@@ -115,6 +160,7 @@ def render(data: dict) -> str:
                 f"{r['share_peak2']:.3f} | {settings}{'; ' + extra if extra else ''} | "
                 f"`{r.get('command', '')}` |")
         lines.append("")
+    lines += render_gauss(data)
     if env:
         lines += [f"Machine: {env.get('machine')}, {env.get('cores')} cores, torch "
                   f"{env.get('torch')}, load {env.get('load')} ({env.get('date')}).", ""]
@@ -155,21 +201,39 @@ def main(argv=None) -> None:
     parser.add_argument("--budget", type=float, default=160.0, help="CPU seconds per run")
     parser.add_argument("--samplers", nargs="+", default=list(SAMPLERS), choices=SAMPLERS)
     parser.add_argument("--metrics-every", type=int, default=500)
+    parser.add_argument("--gauss-dims", type=int, nargs="+", default=None,
+                        help="run the d-dimensional exp(-10|x|^2) case instead (uniform, aas)")
     parser.add_argument("--out", default="adaptive_sampling")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     results = Results(args.out, RESULTS)
     folder = RESULTS / f"{args.out}_points"
+    command = "OMP_NUM_THREADS=1 " + command_line("benchmarks/adaptive_sampling.py",
+                                                  argv).replace("python", ".venv/bin/python", 1)
+
+    def sections(data: dict) -> dict:
+        return {k: v for k, v in data.items() if k.startswith(("a=", "gauss d="))}
+
+    if args.gauss_dims:
+        for d in args.gauss_dims:
+            for sampler in ("uniform", "aas"):
+                row = run_gauss(d, sampler, args.budget, args.metrics_every)
+                row["command"] = command
+                results.add(f"gauss d={d}", sampler, row=row)
+                print(f"d={d} {sampler}: rel_l2 {row['rel_l2']:.3g}, {row['steps']} steps, "
+                      f"share near the peak {row['share_peak']:.3f}", flush=True)
+        results.set("environment", environment("process", 1))
+        results.write(render, sections=sections)
+        return
     for sampler in args.samplers:
         row = run_case(args.a, sampler, args.budget, args.metrics_every, folder)
-        row["command"] = ("OMP_NUM_THREADS=1 " + command_line("benchmarks/adaptive_sampling.py",
-                                                              argv).replace("python", ".venv/bin/python", 1))
+        row["command"] = command
         results.add(f"a={args.a:g}", sampler, row=row)
         results.set("environment", environment("process", 1))
         print(f"a={args.a:g} {sampler}: rel_l2 {row['rel_l2']:.3g}, {row['steps']} steps, "
               f"peak shares {row['share_peak1']:.3f}/{row['share_peak2']:.3f}, "
               f"{row['diagnostics']}", flush=True)
-    results.write(render, sections=lambda d: {k: v for k, v in d.items() if k.startswith("a=")})
+    results.write(render, sections=sections)
     plot_points(results.load(), folder, RESULTS / f"{args.out}_points.png")
 
 

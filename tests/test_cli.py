@@ -311,3 +311,20 @@ def test_sigkill_before_the_first_step_checkpoint_resumes_from_the_time_checkpoi
     assert log.count("training poisson1d") == 1
     assert f"resuming at step {killed['step']}: poisson1d" in log
     _same_run(full, cut, 500)
+
+
+def test_a_five_dimensional_run_completes_with_plots_and_says_why_there_is_no_vtk(tmp_path,
+                                                                                capsys):
+    """ParaView output covers 1-3 spatial dimensions: beyond, the run still completes, its
+    plots show the middle plane, and train.log says why the VTK files are missing."""
+    run, _ = _train(capsys, "experiment=poisson_gauss_nd_uniform", *TINY,
+                    "problem.n_test=200", "model.width=8", "model.depth=1",
+                    "trainer.time_limit=null", "output.resolution=21",
+                    f"hydra.run.dir={tmp_path}")
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and 0 < metrics["rel_l2"] < 10
+    assert not (run / "vtk").exists() or not any((run / "vtk").iterdir())
+    for name in ("solution.png", "error.png", "loss.png"):
+        assert (run / "plots" / name).is_file(), name
+    log = (run / "train.log").read_text()
+    assert "no VTK output" in log and "5 spatial dimensions" in log

@@ -1,6 +1,8 @@
 """The problem library is organised by physics; the registered names stay what configs use."""
 import importlib
 
+import pytest
+
 import torch
 
 from physolve.pde.library import problems
@@ -72,3 +74,35 @@ def test_convection_diffusion_pulse_exact_solution_satisfies_the_equation_and_is
     grid = torch.linspace(0, 2 * torch.pi, 4001, dtype=torch.float64)[:-1]
     mass = [float(problem.reference.fn(grid, torch.full_like(grid, s)).mean()) for s in (0, 1)]
     assert abs(mass[1] - mass[0]) < 1e-12
+
+
+def test_poisson_gauss_nd_residual_vanishes_on_its_solution_in_5_and_10_dimensions():
+    from physolve.pde.autograd import AutogradBackend
+    from physolve.pde.fields import Fields
+
+    for d in (5, 10):
+        problem = problems.get("poisson_gauss_nd")(d=d, a=10.0, n_test=500)
+        assert problem.inputs == tuple(f"x{i + 1}" for i in range(d))
+        gen = torch.Generator().manual_seed(d)
+        # near the centre, where u is not vanishingly small (at d = 10 a random point of the
+        # cube has |x|^2 about 3.3, u about 1e-15)
+        X = (0.3 * (torch.rand(200, d, generator=gen, dtype=torch.float64) * 2 - 1)
+             ).requires_grad_()
+
+        def exact(points):
+            return problem.reference.fn(**{n: points[:, i] for i, n in
+                                           enumerate(problem.inputs)}).reshape(-1, 1)
+
+        backend = AutogradBackend(exact, X, problem.inputs, ("u",), problem.inputs)
+        with backend.active():
+            r = problem.residual(Fields(backend))
+        assert r.abs().max() < 1e-9
+        # and a wrong solution leaves a residual (the check can fail)
+        backend = AutogradBackend(lambda p: 1.1 * exact(p), X, problem.inputs, ("u",),
+                                  problem.inputs)
+        with backend.active():
+            assert problem.residual(Fields(backend)).abs().max() > 1.0
+        points = problem.reference.points()
+        assert points.shape == (500, d) and bool((points.abs() <= 1).all())
+    with pytest.raises(ValueError, match="d must be an integer >= 1, got 0"):
+        problems.get("poisson_gauss_nd")(d=0)

@@ -65,17 +65,16 @@ def _append(points: np.ndarray, value: float) -> np.ndarray:
 
 
 def _slice(problem, resolution: int | None) -> Panel:
-    """The plane through the middle of the third coordinate (last time if evolving)."""
+    """The plane of the first two coordinates through the middle of the others (at the last
+    time if evolving): a 3-D domain's middle section, and so on in any dimension."""
     lo, hi = (b.numpy() for b in problem.domain.bbox)
     plane = box_mesh(lo[:2], hi[:2], resolution or 101)
-    at = (lo[2] + hi[2]) / 2
-    pts = np.concatenate([plane.points, np.full((len(plane), 1), at)], 1)
-    if problem.domain.dim == 4:
-        pts = _append(pts, hi[3])
+    fixed = [(name, hi[k] if name == problem.time else (lo[k] + hi[k]) / 2)
+             for k, name in enumerate(problem.inputs) if k >= 2]
+    pts = np.concatenate([plane.points] + [np.full((len(plane), 1), v) for _, v in fixed], 1)
     tri = _triangles(plane)
     inside = problem.domain.contains(torch.from_numpy(pts[tri].mean(1)), tol=1e-12).numpy()
-    title = f"{problem.inputs[2]} = {at:.3g}" + (
-        f", {problem.inputs[3]} = {hi[3]:.3g}" if problem.domain.dim == 4 else "")
+    title = ", ".join(f"{name} = {v:.3g}" for name, v in fixed)
     return Panel(title, pts, plane.points, tri[inside], problem.inputs[:2])
 
 

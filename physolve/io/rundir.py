@@ -158,8 +158,18 @@ def write_outputs(run: RunDir, problem, solver, history: list[dict], options) ->
     from .plots import plot_error, plot_history, plot_solution
     from .vtk import solution_path, write_solution
 
+    from .meshing import spatial_domain
+
     written: list[Path] = []
-    for fmt in options.formats:
+    formats = options.formats
+    space_dim = spatial_domain(problem.domain).dim
+    if formats and space_dim > 3:
+        # ParaView's points have three coordinates; the plots still show a plane section
+        logging.getLogger(RUN_LOGGER).warning(
+            "no VTK output (output.formats=%s): the domain has %d spatial dimensions, "
+            "ParaView output covers 1 to 3", list(formats), space_dim)
+        formats = []
+    for fmt in formats:
         written += write_solution(problem, solver, solution_path(run.vtk, fmt),
                                   options.resolution, options.times, options.vectors)
     if options.plots:

@@ -3,7 +3,8 @@
 poisson1d_sin, poisson1d_xsin and poisson2d_sin are the high-frequency cases of the GP-HM
 paper (Fang et al., ICLR 2024), on [0, 2 pi] per axis (see `manufactured`); poisson2d_c is
 PINNacle's Poisson2d-C; poisson_two_peak is the two-peak case of the adaptive-sampling
-papers (DAS, AAS); poisson_mesh takes its domain from a mesh file.
+papers (DAS, AAS) and poisson_gauss_nd their high-dimensional case; poisson_mesh takes its
+domain from a mesh file.
 """
 from __future__ import annotations
 
@@ -86,6 +87,47 @@ def poisson_two_peak(a: float = 1000.0, resolution: int = 301) -> Problem:
     return Problem(Rectangle((-1, -1), (1, 1)), residual, inputs="x y", outputs="u",
                    conditions=[Dirichlet(exact)],
                    reference=Analytic(exact, resolution=resolution), name="poisson_two_peak")
+
+
+@problems.register("poisson_gauss_nd")
+def poisson_gauss_nd(d: int = 5, a: float = 10.0, n_test: int = 20000) -> Problem:
+    """-laplace(u) = f on the cube [-1, 1]^d with u = exp(-a |x|^2), f and the Dirichlet
+    values from u: the high-dimensional case of the adaptive-sampling papers (DAS, AAS use
+    d = 5 and 10, a = 10). Inputs x1 ... xd.
+
+    Reference: u at `n_test` seeded points (seed 0), half uniform in the cube and half from
+    u's own shape, the normal law of standard deviation 1 / sqrt(2 a) about the centre (kept
+    where inside the cube). Uniform points alone would miss the solution: at d = 10 the
+    region where u > 0.1 is about 2e-6 of the cube, so the relative L2 error over them would
+    measure the tails only; a grid would have 2 points per axis."""
+    from ...geometry import Box
+
+    if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+        raise ValueError(f"poisson_gauss_nd: d must be an integer >= 1, got {d!r}")
+    if not a > 0:
+        raise ValueError(f"poisson_gauss_nd: a must be > 0, got {a!r}")
+    names = [f"x{i + 1}" for i in range(d)]
+
+    def exact(**coords):
+        return torch.exp(-a * sum(coords[n] ** 2 for n in names))
+
+    def residual(f):
+        r2 = sum(getattr(f, n) ** 2 for n in names)
+        # -laplace exp(-a r^2) = (2 a d - 4 a^2 r^2) exp(-a r^2)
+        return -laplacian(f.u) - (2 * a * d - 4 * a ** 2 * r2) * torch.exp(-a * r2)
+
+    gen = torch.Generator().manual_seed(0)
+    uniform = torch.rand(n_test - n_test // 2, d, generator=gen, dtype=torch.float64) * 2 - 1
+    kept, need = [], n_test // 2
+    while need > 0:
+        draw = torch.randn(2 * need + 16, d, generator=gen, dtype=torch.float64) / math.sqrt(2 * a)
+        draw = draw[(draw.abs() < 1).all(dim=1)][:need]
+        kept.append(draw)
+        need -= draw.shape[0]
+    test = torch.cat([uniform, *kept])
+    return Problem(Box([-1.0] * d, [1.0] * d), residual, inputs=" ".join(names), outputs="u",
+                   conditions=[Dirichlet(exact)], reference=Analytic(exact, points=test),
+                   name="poisson_gauss_nd")
 
 
 @problems.register("poisson1d_sin")
