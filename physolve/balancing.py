@@ -48,6 +48,7 @@ from typing import Callable, Mapping, Sequence
 import torch
 
 from .checks import number_requirement
+from .collectives import all_reduce, all_reduce_mean, world_size
 
 Terms = Mapping[str, torch.Tensor]
 
@@ -391,7 +392,8 @@ class RBA(_Pointwise):
                 continue
             a = r.detach().abs().reshape(-1)
             lam = self.current(k, a)
-            self.point_weights[k] = self.gamma * lam + self.eta * a / a.max().clamp_min(1e-300)
+            top = all_reduce(a.max(), "max")  # over every rank's points under torch.distributed
+            self.point_weights[k] = self.gamma * lam + self.eta * a / top.clamp_min(1e-300)
         return True
 
 
@@ -433,7 +435,8 @@ class SelfAdaptive(_Pointwise):
             r2 = r.detach().reshape(-1).square()
             lam = self.current(k, r2)
             self.point_weights[k] = lam
-            lam.grad = 2.0 * lam * r2 / r2.numel()
+            # N_k counts every rank's points: each rank holds an equal shard of the term
+            lam.grad = 2.0 * lam * r2 / (r2.numel() * world_size())
             self._optimizer(k, lam).step()
             lam.grad = None
         return True
@@ -499,14 +502,20 @@ def ntk_diagonal(residual: torch.Tensor, params: Sequence[torch.Tensor], index: 
 
 def run_update(balancer_: LossBalancer, evaluate: Callable[[], tuple[Terms, Terms]],
                params: Sequence[torch.Tensor]) -> bool:
-    """One update: evaluate() -> (objective terms with graph, pointwise residuals)."""
+    """One update: evaluate() -> (objective terms with graph, pointwise residuals).
+
+    Under torch.distributed every rank holds an equal shard of each term's points, so the
+    means over ranks of the term losses, their gradients and the NTK diagonals' sample means
+    are those of the union of the shards: every rank computes the same multipliers."""
     terms, residuals = evaluate()
-    grads = flat_gradients(terms, params) if balancer_.needs_gradients else None
+    grads = None
+    if balancer_.needs_gradients:
+        grads = {k: all_reduce_mean(g) for k, g in flat_gradients(terms, params).items()}
     ntk = None
     if balancer_.needs_ntk:
-        ntk = {k: ntk_diagonal(r, params, balancer_.ntk_sample(r.numel()))
+        ntk = {k: all_reduce_mean(ntk_diagonal(r, params, balancer_.ntk_sample(r.numel())).mean())
                for k, r in residuals.items()}
-    losses = {k: v.detach() for k, v in terms.items()}
+    losses = {k: all_reduce_mean(v.detach()) for k, v in terms.items()}
     return balancer_.update(losses, grads, residuals, ntk)
 
 

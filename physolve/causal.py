@@ -23,6 +23,7 @@ from typing import Mapping
 import torch
 
 from .checks import number_requirement
+from .collectives import all_reduce, world_size
 
 OPTIONS = ("chunks", "eps", "eps_schedule", "delta")
 
@@ -84,10 +85,17 @@ class CausalWeights:
         s = (t - self.t0) / (self.t1 - self.t0) * self.chunks
         return s.floor().clamp(0, self.chunks - 1).long()
 
-    def chunk_losses(self, squared: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """L_i: the mean of `squared` (N,) over the points of each slice (0 for an empty one)."""
+    def chunk_sums(self, squared: torch.Tensor, index: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sum of `squared` (N,) and number of points in each slice, over the points of every
+        rank under torch.distributed (the union of the shards)."""
         total = squared.new_zeros(self.chunks).index_add(0, index, squared)
         count = torch.bincount(index, minlength=self.chunks).to(squared.dtype)
+        return all_reduce(total), all_reduce(count)
+
+    def chunk_losses(self, squared: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """L_i: the mean of `squared` (N,) over the points of each slice (0 for an empty one)."""
+        total, count = self.chunk_sums(squared, index)
         return total / count.clamp_min(1)
 
     def weights(self, losses: torch.Tensor) -> torch.Tensor:
@@ -98,11 +106,12 @@ class CausalWeights:
     def point_scale(self, squared: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """s_j = w_i(j) / (M n_i(j)) from detached squared residuals, so that
         sum_j s_j r_j^2 = (1/M) sum_i w_i L_i; records the smallest weight."""
-        squared = squared.detach()
-        w = self.weights(self.chunk_losses(squared, index))
+        total, count = self.chunk_sums(squared.detach(), index)
+        w = self.weights(total / count.clamp_min(1))
         self.min_weight = float(w.min())
-        count = torch.bincount(index, minlength=self.chunks).to(squared.dtype)
-        return (w / (self.chunks * count.clamp_min(1)))[index]
+        # Under torch.distributed the trainer averages the ranks' losses: the factor
+        # world_size makes that average the union's (1/M) sum_i w_i L_i.
+        return (w * world_size() / (self.chunks * count.clamp_min(1)))[index]
 
     def advance(self) -> bool:
         """Move eps to the next value of the schedule if the last evaluation allows it;

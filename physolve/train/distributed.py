@@ -14,16 +14,14 @@ import os
 import torch
 import torch.distributed as dist
 
+from ..collectives import active, all_reduce_mean  # noqa: F401  (part of this module's API)
+
 TIMEOUT_S = float(os.environ.get("PHYSOLVE_DIST_TIMEOUT", "120"))
 
 
 def launched() -> bool:
     """True inside a process started by torchrun with more than one rank."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
-
-
-def active() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def rank() -> int:
@@ -112,15 +110,6 @@ def broadcast_parameters(params) -> None:
     with torch.no_grad():
         for p in params:
             dist.broadcast(p.data, src=0)
-
-
-def all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
-    """The mean over ranks of `tensor` (a new tensor); the tensor itself outside a group."""
-    if not active():
-        return tensor
-    out = tensor.detach().clone()
-    dist.all_reduce(out, op=dist.ReduceOp.SUM)
-    return out / dist.get_world_size()
 
 
 def reduce_gradients(params) -> None:

@@ -229,11 +229,6 @@ class Trainer:
         that caches the loss and gradient at the current point (quasi-Newton, LM) is told
         when the objective changed, as after resampling."""
         if state.solver.begin_step(state.step):
-            if distributed.active():
-                raise NotImplementedError(
-                    "adaptive loss weights and causal training do not run distributed yet "
-                    "(each rank would weigh its own points); use balance=fixed, no causal, "
-                    "with nproc > 1")
             if hasattr(optimizer, "refresh"):
                 optimizer.refresh()
 

@@ -65,16 +65,58 @@ def fit_lm(rank: int, world: int, port: int, out: str) -> None:
 
 
 class UnionPINN(ps.PINN):
-    """A single-process PINN whose points are given (the union of the ranks' shards)."""
+    """A single-process PINN whose points are given (the union of the ranks' shards): the
+    interior points and, where `batches` are given, the soft conditions' points."""
 
-    def __init__(self, points, **kw):
+    def __init__(self, points, batches=None, **kw):
         super().__init__(**kw)
-        self._given = points
+        self._given, self._given_batches = points, batches
 
     def resample(self, round_index: int) -> bool:
         super().resample(round_index)
         self.interior = self._given.to(self.dtype)
+        if self._given_batches is not None:
+            self.batches = {k: b.to(self.dtype, self.device)
+                            for k, b in self._given_batches.items()}
+        self._points_changed()  # the causal slices and point weights of the given points
         return True
+
+
+# Loss balancing and causal weights across ranks (tests/distributed/test_distributed.py):
+# every rank must take the multipliers of the union of the shards. ntk's sample covers all
+# of a rank's points (points > n), so that its mean is the union's.
+BALANCED_STAGES = ["adam:6:lr=1e-2", "lbfgs:6"]
+BALANCED = {
+    "gradnorm": dict(balance="gradnorm", balance_options={"every": 2, "alpha": 0.5}),
+    "ntk": dict(balance="ntk", balance_options={"every": 3, "alpha": 0.5, "points": 1000}),
+    "rba": dict(balance="rba", balance_options={"every": 2, "gamma": 0.9, "eta": 0.1}),
+    "sa": dict(balance="sa", balance_options={"every": 2, "eta": 0.05}),
+    "relobralo+causal": dict(balance="relobralo", balance_options={"rho_mean": 0.5},
+                             causal={"chunks": 4, "eps": 1.0}),
+}
+
+
+def balanced_solver(settings, points=None, batches=None):
+    kw = dict(width=6, depth=2, n_interior=32, n_boundary=8, n_initial=8, **settings)
+    return ps.PINN(**kw) if points is None else UnionPINN(points, batches, **kw)
+
+
+def fit_balanced(rank: int, world: int, port: int, out: str) -> None:
+    """Every BALANCED setting trained in turn on this rank's shards of the heat problem."""
+    from physolve.train import distributed
+    from tests.balancing.cases import heat
+    set_env(rank, world, port)
+    saved = {}
+    for name, settings in BALANCED.items():
+        s = balanced_solver(settings)
+        ps.Trainer(BALANCED_STAGES, dtype="float64", seed=0, progress=False,
+                   metrics_every=0, threads=None).fit(heat(), s)
+        saved[name] = {"params": [p.detach().clone() for p in s.parameters()],
+                       "points": s.interior.detach().clone(), "batches": {k: (b.points, b.normals, b.target)
+                                                    for k, b in s.batches.items()},
+                       "lam": dict(s.balancer.lam)}
+    torch.save(saved, f"{out}/rank{rank}.pt")
+    distributed.shutdown()
 
 
 def mgno(cache: str, batch_size: int = 8):

@@ -59,6 +59,40 @@ def test_second_order_runs_on_two_ranks_equal_one_process_on_union(tmp_path, wor
         assert torch.allclose(p, q, rtol=0, atol=1e-10)
 
 
+def _union_batches(a: dict, b: dict) -> dict:
+    from physolve.pde.conditions import ConditionBatch
+
+    def cat(x, y):  # (points, normals, target) of each rank
+        return None if x is None else torch.cat([x, y])
+
+    return {k: ConditionBatch(*(cat(x, y) for x, y in zip(a[k], b[k]))) for k in a}
+
+
+def test_balancers_and_causal_weights_on_two_ranks_equal_one_process_on_union(tmp_path):
+    """Multipliers, point weights and causal weights under torch.distributed are those of the
+    union of the ranks' points: both ranks end identical, and equal to one process trained on
+    the union, for every balancing kind (moments, pointwise, NTK, causal)."""
+    from tests.balancing.cases import heat
+
+    ranks = _spawn(W.fit_balanced, tmp_path)
+    for name, settings in W.BALANCED.items():
+        a, b = ranks[0][name], ranks[1][name]
+        for p0, p1 in zip(a["params"], b["params"]):
+            assert torch.equal(p0, p1), name
+        assert a["lam"] == b["lam"], name
+        assert not torch.allclose(a["points"], b["points"])
+        s = W.balanced_solver(settings, torch.cat([a["points"], b["points"]]),
+                              _union_batches(a["batches"], b["batches"]))
+        ps.Trainer(W.BALANCED_STAGES, dtype="float64", seed=0, progress=False,
+                   metrics_every=0, threads=None).fit(heat(), s)
+        for k, v in s.balancer.lam.items():
+            assert a["lam"][k] == pytest.approx(v, rel=1e-9), (name, k)
+        if name not in ("rba", "sa"):  # their multipliers stay 1; point weights act instead
+            assert len({round(v, 9) for v in a["lam"].values()}) > 1, name
+        for p, q in zip(a["params"], s.parameters()):
+            assert torch.allclose(p, q, rtol=0, atol=1e-9), name
+
+
 def _torchrun(script, *args, timeout=90):
     import os
     import subprocess
