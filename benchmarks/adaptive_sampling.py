@@ -97,7 +97,7 @@ def run_gauss(d: int, sampler: str, budget: float, metrics_every: int) -> dict:
     row.update({"d": d, "points": len(radius), "rounds": s.round,
                 # where u = exp(-10 r^2) > 0.1; uniform points land there with probability
                 # 1.5e-3 (d = 5) or 2e-6 (d = 10)
-                "share_peak": float((radius < math.sqrt(math.log(10) / 10)).mean()),
+                "share_peak": float((radius < math.sqrt(math.log(10) / 10)).double().mean()),
                 "sampler_options": config["model"].get("sampler_options") or {},
                 "diagnostics": s.sampler.diagnostics()})
     return row

@@ -469,8 +469,14 @@ def balancer(name: str, options: Mapping | None = None) -> LossBalancer:
     allowed = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     unknown = [k for k in options if k not in allowed]
     if unknown:
+        owners = [b for b, c in BALANCERS.items()
+                  if unknown[0] in inspect.signature(c.__init__).parameters]
+        # a config that switches balancer keeps the old one's options (Hydra merges dicts)
+        hint = (f" ({unknown[0]!r} is an option of {', '.join(owners)}; on the command line "
+                f"replace the options with '~model.balance_options' "
+                f"'+model.balance_options={{...}}')" if owners else "")
         raise ValueError(f"balance_options.{unknown[0]}: unknown option of balancer {name!r}; "
-                         f"allowed: {', '.join(allowed) or 'none'}")
+                         f"allowed: {', '.join(allowed) or 'none'}{hint}")
     return cls(**options)
 
 

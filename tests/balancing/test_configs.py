@@ -60,6 +60,10 @@ def test_recipes_from_the_command_line_build():
      "unknown balancer 'pirate'"),
     (["model.balance=ntk", "model.balance_options={points: 0.5}"], "model.balance_options",
      "balance_options.points: ntk needs an integer >= 1, got 0.5"),
+    (["experiment=poisson2d_c_balanced", "model.balance=ntk"], "model.balance_options",
+     "balance_options.mode: unknown option of balancer 'ntk'; allowed: every, alpha, points, "
+     "max_weight ('mode' is an option of gradnorm; on the command line replace the options "
+     "with '~model.balance_options' '+model.balance_options={...}')"),
     (["model=pig", "model.balance_options={gamma: 2.0}", "model.balance=rba"],
      "model.balance_options", "balance_options.gamma: rba needs a number >= 0 and <= 1"),
 ])
