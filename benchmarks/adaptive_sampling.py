@@ -108,7 +108,7 @@ def render_gauss(data: dict) -> list[str]:
     for key in sorted((k for k in data if k.startswith("gauss d=")), key=lambda k: int(k[8:])):
         rows = data[key]
         base = rows.get("uniform", {}).get("rel_l2")
-        lines += [f"## {key}: u = exp(-10 |x|^2) on [-1, 1]^{key[8:]}", "",
+        lines += [f"### d = {key[8:]}", "",
                   "| sampler | rel. L2 | vs uniform | steps | rounds | CPU s | points | "
                   "share where u > 0.1 | command |", "|" + "---|" * 9]
         for name in ("uniform", "aas"):
@@ -121,7 +121,8 @@ def render_gauss(data: dict) -> list[str]:
                          f"{r['share_peak']:.3f} | `{r.get('command', '')}` |")
         lines.append("")
     if lines:
-        lines = ["The PINN 4 x 64 tanh, 2000 interior and 400 boundary points, Adam lr 1e-3, a "
+        lines = ["## High-dimensional case: u = exp(-10 |x|^2) on [-1, 1]^d", "",
+                 "The PINN 4 x 64 tanh, 2000 interior and 400 boundary points, Adam lr 1e-3, a "
                  "sampling round every 250 steps, float32 (experiments poisson_gauss_nd_<sampler> "
                  "with problem.d set); rel. L2 over the problem's test points, half uniform in "
                  "the cube and half drawn from u's own Gaussian shape (poisson_gauss_nd).", ""

@@ -7,6 +7,7 @@ Rows (--cases):
                         modified MLP, gradnorm; against the ETDRK4 reference.
   burgers_fixed         Burgers 1D with soft initial and boundary conditions, weights 1 ...
   burgers_gradnorm      ... and the same with gradnorm: a recipe must not make it worse.
+  poisson2d_c_rad       poisson2d_c_balanced with RAD sampling (a round every 500 steps).
   poisson2d_c_ntk, burgers_ntk, burgers_sa
                         the same set-ups with the NTK balancer (every 100) or pointwise
                         self-adaptive weights (sa) instead.
@@ -50,6 +51,9 @@ CASES = {  # name: (section, label, experiment, overrides)
                         "L-BFGS 10000", "poisson2d_c_balanced",
                         ["model.balance=ntk", "~model.balance_options",
                          "+model.balance_options={every: 100}"]),
+    "poisson2d_c_rad": ("poisson2d_c", "PINN 4 x 40, gradnorm (every 100), RAD sampling (round "
+                        "every 500), Adam 1000 + L-BFGS 10000", "poisson2d_c_balanced",
+                        ["model.sampler=rad", "trainer.resample_every=500"]),
     "burgers_ntk": ("burgers", "PINN 3 x 20, soft IC/BC, ntk (every 100, 32 points)",
                     "burgers_pinn", [*BURGERS, "model.balance=ntk",
                                      "model.balance_options={every: 100}"]),

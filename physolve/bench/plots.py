@@ -22,13 +22,16 @@ def plot_traces(panels: Mapping[str, Mapping[str, Sequence]], path: str | Path,
     if not panels:
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    # one colour per label in every panel, so that a method reads the same across panels
+    labels = sorted({label for curves in panels.values() for label in curves})
+    colour = {label: f"C{i % 10}" for i, label in enumerate(labels)}
     for ax, (title, curves) in zip(axes[0], panels.items()):
         for label, trace in sorted(curves.items()):
             if len(trace):
                 t, e = zip(*trace)
                 # log axes: the first records can come at ~0 s
                 ax.loglog([max(x, 1e-1) for x in t], e, label=label,
-                          **(style(label) if style else {}))
+                          **{"color": colour[label], **(style(label) if style else {})})
         if target is not None:
             ax.axhline(target, color="grey", lw=0.5)
         ax.set(title=title, xlabel="time (s)", ylabel=ylabel)
