@@ -320,6 +320,15 @@ def plot_mesh(path, points: np.ndarray, n: int, field: np.ndarray, grid: int, ti
 from .base import Solver, derived_seed, fresh_seed, solvers  # noqa: E402
 
 
+def field_family(problem, what: str) -> dict:
+    """The settings of a problem's family of fields (`problem.fields`, as `burgers2d_fields`
+    has them); a problem without them is refused, `what` saying what needs them."""
+    if not hasattr(problem, "fields"):
+        raise TypeError(f"{what} a family of fields such as 'burgers2d_fields', "
+                        f"got {getattr(problem, 'name', problem)!r}")
+    return problem.fields
+
+
 @solvers.register("dmm")
 class DMM(Solver):
     """The data-free mesh mover as a solver family on `burgers2d_fields`.
@@ -363,14 +372,11 @@ class DMM(Solver):
 
     def setup(self, problem, *, dtype: torch.dtype = torch.float32, device="cpu",
               seed: int | None = 0) -> None:
-        if not hasattr(problem, "fields"):
-            raise TypeError(f"dmm moves meshes for a family of fields such as 'burgers2d_fields', "
-                            f"got {getattr(problem, 'name', problem)!r}")
+        fam = field_family(problem, "dmm moves meshes for")
         from ..pde.solvers.burgers2d import random_burgers_fields
 
         self.problem, self.dtype, self.device = problem, dtype, torch.device(device)
         self.seed = fresh_seed() if seed is None else int(seed)
-        fam = problem.fields
         self.n = fam["n"]
         self.spectral = random_burgers_fields(self.train_fields + self.test_fields, n=self.n,
                                               t_end=fam["t_end"], nu=fam["nu"],

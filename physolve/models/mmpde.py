@@ -50,8 +50,8 @@ from torch import nn
 
 from ..checks import number_requirement
 from .base import Solver, derived_seed, fresh_seed, solvers
-from .mesh_mover import (MeshMover, fourier_eval, grid_nodes, inverted_cells, linear_interpolate,
-                         quad_cells)
+from .mesh_mover import (MeshMover, field_family, fourier_eval, grid_nodes, inverted_cells,
+                         linear_interpolate, quad_cells)
 
 
 # ------------------------------------------------------------------------------ the mesh graph
@@ -200,12 +200,9 @@ class MMPDE(Solver):
     # ----------------------------------------------------------------------------- set-up
     def setup(self, problem, *, dtype: torch.dtype = torch.float32, device="cpu",
               seed: int | None = 0) -> None:
-        if not hasattr(problem, "fields"):
-            raise TypeError(f"mmpde learns dynamics of a family of fields such as "
-                            f"'burgers2d_fields', got {getattr(problem, 'name', problem)!r}")
+        fam = field_family(problem, "mmpde learns the dynamics of")
         from ..pde.solvers.burgers2d import random_burgers_trajectories
 
-        fam = problem.fields
         if fam["steps"] % self.frames:
             raise ValueError(f"mmpde: frames={self.frames} must divide the problem's "
                              f"steps={fam['steps']} (solver steps per rollout step)")
