@@ -245,11 +245,12 @@ class MMPDE(Solver):
         states = self._ref_tensor(self.on_ref[: self.train_trajectories])
         g = torch.Generator().manual_seed(derived_seed(self.seed, 4) % 2 ** 63)
         xi0 = grid_nodes(self.mover_points, dtype=self.dtype)
+        spacing = 1.0 / (self.mover_points - 1)
         opt = torch.optim.Adam(self.mover.parameters(), lr=self.mover_lr)
         t0 = time.process_time()
         for _ in range(self.mover_steps):
             pick = torch.randint(len(states), (self.mover_batch,), generator=g)
-            jitter = (torch.rand(xi0.shape, generator=g, dtype=self.dtype) - 0.5) * 0.9 * self.h
+            jitter = (torch.rand(xi0.shape, generator=g, dtype=self.dtype) - 0.5) * 0.9 * spacing
             xi = (xi0 + jitter).clamp(0, 1).to(self.device)[None].expand(self.mover_batch, -1, -1)
             opt.zero_grad()
             self.mover.loss(states[pick], xi).backward()
@@ -274,6 +275,7 @@ class MMPDE(Solver):
                 pos.append(p)
                 u0 += [fourier_eval(self.spectral[r, k], p)]
                 u1 += [fourier_eval(self.spectral[r, k + 1], p)]
+
         def t(a):
             return torch.as_tensor(np.stack(a), dtype=self.dtype, device=self.device)
         self.pairs = {"moving": (t(pos), t(u0), t(u1))}
