@@ -37,6 +37,11 @@ def render(data: dict) -> str:
         cells = [f"{row[k]:.4g}" if isinstance(row.get(k), float) else str(row.get(k, "-"))
                  for k, _ in COLUMNS]
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    loads = [r[k] for r in data.get("rows", {}).values() for k in ("load_start", "load_end")
+             if r.get(k) is not None]
+    if loads:   # process seconds hold on a shared machine; wall seconds would not
+        lines += ["", f"Machine load (1-minute average, {data['environment']['cores']} cores) "
+                  f"during the runs: {min(loads):.1f} to {max(loads):.1f}."]
     lines += ["", f"Command: `{data.get('command', '')}`", ""]
     return "\n".join(lines)
 
