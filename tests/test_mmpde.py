@@ -1,7 +1,7 @@
 """MM-PDE: the message-passing layer is permutation equivariant, the mesh graph is the periodic
 8-neighbourhood, shapes, piecewise-linear interpolation between meshes is exact for linear
 fields, a few training steps lower the one-step loss, the experiment composes, bad settings
-are refused with the key named."""
+are refused with the key named, the solver trajectories chain step by step."""
 import numpy as np
 import pytest
 import torch
@@ -129,3 +129,14 @@ def test_mmpde_experiment_composes_and_names_bad_keys():
         build(validate(_compose(["model.layers=0"])))
     assert info.value.path.startswith("model")
     assert "layers must be an integer >= 1, got 0" in str(info.value)
+
+
+def test_trajectories_chain_to_the_one_call_states():
+    from physolve.pde.solvers.burgers2d import random_burgers_fields, random_burgers_trajectories
+    traj = random_burgers_trajectories(2, n=16, t_end=0.1, steps=20, frames=4)
+    final = random_burgers_fields(2, n=16, t_end=0.1, steps=20)
+    assert traj.shape == (2, 5, 16, 16) and np.abs(traj[:, 0]).max() == pytest.approx(1.0)
+    assert np.abs(traj[:, -1] - final).max() < 1e-12            # 4 x 5 steps = 20 steps
+    assert np.abs(traj[:, 2] - traj[:, 0]).max() > 1e-3          # the states do evolve
+    with pytest.raises(ValueError, match="frames must be an integer >= 1 that divides steps=20"):
+        random_burgers_trajectories(1, n=16, steps=20, frames=3)
