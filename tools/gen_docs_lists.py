@@ -22,6 +22,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# the registries of this checkout, not of whichever physolve is installed (an editable install
+# of another checkout would list that one's solvers and configs)
+sys.path.insert(0, str(ROOT))
 DOCS = [ROOT / "docs" / "configs_and_output.md"]
 
 # What each config group holds, in the order the tree lists them.

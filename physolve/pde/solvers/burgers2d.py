@@ -7,7 +7,7 @@ rule (modes with |k| > n / 3 along either axis are zeroed, in the initial condit
 every stage, so the solution lives on the retained modes). In time the classical four-stage
 Runge-Kutta scheme (order 4) advances the Fourier coefficients; the step is fixed, `steps` per
 call. For smooth solutions the spatial error decays spectrally and the temporal error as dt^4
-(tests/test_burgers2d_solver.py). `random_burgers_fields` draws smooth random initial conditions
+(tests/operator/test_burgers2d_solver.py). `random_burgers_fields` draws smooth random initial conditions
 (a few low Fourier modes, seeded) and returns the solved fields on the grid, the data for the
 mesh mover (reference grid 96 x 96).
 """
@@ -53,24 +53,43 @@ def solve_burgers2d(u0: np.ndarray, t_end: float, steps: int, nu: float = 0.01) 
     return np.fft.ifft2(uh).real
 
 
+def random_initial_condition(rng: np.random.Generator, n: int, modes: int) -> np.ndarray:
+    """A smooth random (n, n) field of max |u| = 1 from the Fourier modes (p, q), 1 <= p <=
+    modes, 0 <= q <= modes, amplitudes normal / (p + q): one draw of `rng`."""
+    x = np.arange(n) / n
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    u0 = np.zeros((n, n))
+    for p in range(1, modes + 1):
+        for q in range(0, modes + 1):
+            a, b = rng.normal(size=2) / (p + q)
+            u0 += a * np.sin(2 * np.pi * (p * X + q * Y)) + b * np.cos(2 * np.pi * (q * X - p * Y))
+    return u0 / np.abs(u0).max()
+
+
+def random_burgers_trajectories(count: int, n: int = 96, t_end: float = 0.3, nu: float = 0.005,
+                                modes: int = 3, steps: int = 300, frames: int = 1,
+                                seed: int = 0) -> np.ndarray:
+    """(count, frames + 1, n, n) Burgers states at t = k t_end / frames, k = 0 .. frames, from
+    seeded random low-mode initial conditions (`steps` RK4 steps in all, so `frames` must divide
+    `steps`). Trajectory c starts from the c-th draw of the seed, whatever `frames` is."""
+    if count < 1 or modes < 1:
+        raise ValueError(f"count and modes must be >= 1, got count={count}, modes={modes}")
+    if frames < 1 or steps % frames:
+        raise ValueError(f"frames must be an integer >= 1 that divides steps={steps}, "
+                         f"got {frames!r}")
+    rng = np.random.default_rng(seed)
+    out = np.empty((count, frames + 1, n, n))
+    for c in range(count):
+        out[c, 0] = random_initial_condition(rng, n, modes)
+        for k in range(frames):
+            out[c, k + 1] = solve_burgers2d(out[c, k], t_end / frames, steps // frames, nu)
+    return out
+
+
 def random_burgers_fields(count: int, n: int = 96, t_end: float = 0.3, nu: float = 0.005,
                           modes: int = 3, steps: int = 300, seed: int = 0) -> np.ndarray:
     """(count, n, n) Burgers fields at t_end from seeded random low-mode initial conditions."""
-    if count < 1 or modes < 1:
-        raise ValueError(f"count and modes must be >= 1, got count={count}, modes={modes}")
-    rng = np.random.default_rng(seed)
-    x = np.arange(n) / n
-    X, Y = np.meshgrid(x, x, indexing="ij")
-    out = np.empty((count, n, n))
-    for c in range(count):
-        u0 = np.zeros((n, n))
-        for p in range(1, modes + 1):
-            for q in range(0, modes + 1):
-                a, b = rng.normal(size=2) / (p + q)
-                u0 += a * np.sin(2 * np.pi * (p * X + q * Y)) + b * np.cos(2 * np.pi * (q * X - p * Y))
-        u0 /= np.abs(u0).max()
-        out[c] = solve_burgers2d(u0, t_end, steps, nu)
-    return out
+    return random_burgers_trajectories(count, n, t_end, nu, modes, steps, 1, seed)[:, -1]
 
 
 def burgers2d_fields(nu: float = 0.005, t_end: float = 0.3, modes: int = 3, steps: int = 300,
