@@ -12,11 +12,12 @@ Burgers 1D (u_t + u u_x = nu u_xx, nu = 0.01 / pi), a 3 x 20 tanh network, 2540 
 80 boundary + 160 initial points, soft conditions, Adam (lr 1e-3): the set-up of DeepXDE's
 Burgers example. Rows:
 
-- peers: physolve's default `PINN(...).loss()` (Taylor jets), the same with compile=True
-  (torch.compile of the Taylor-path loss terms), with derivatives="autograd" (nested reverse
-  passes), and DeepXDE 1.15's `model.train` when DeepXDE is installed (a benchmark-only
-  dependency). Besides the time per step: the wall time of each runner's first 5 steps
-  (for the compiled runner, its compile time), and the peak memory of training (below);
+- peers: physolve's default `PINN(...).loss()` (Taylor jets; Adam as the trainer builds
+  it), the same with compile=True (torch.compile of the Taylor-path loss terms), with
+  derivatives="autograd" (nested reverse passes), and DeepXDE 1.15's `model.train` when
+  DeepXDE is installed (a benchmark-only dependency). Besides the time per step: the wall
+  time of each runner's first 5 steps (for the compiled runner, its compile time), and the
+  peak memory of training (below);
 - helmholtz: physolve's two paths on a larger network, Helmholtz (1, 4) in 2D
   (u_xx + u_yy + u = f on [-1, 1]^2, u = 0 on the boundary), 4 x 50 tanh, 10000 + 400
   points, blocks of `--helmholtz-steps` steps (DeepXDE is not set up for this case here);
@@ -69,8 +70,12 @@ RE, KOV_INTERIOR, KOV_BOUNDARY = 20.0, 2601, 400
 
 # --- runners: each returns a function that does n steps --------------------------------------
 def adam_steps(solver):
-    """A function running n Adam steps (lr 1e-3) on the solver's default loss."""
-    opt = torch.optim.Adam(solver.parameters(), lr=1e-3)
+    """A function running n Adam steps (lr 1e-3) on the solver's default loss, with Adam
+    built as physolve's trainer builds it (the registry's `adam`: torch's fused step where
+    the parameters allow it; DeepXDE's runners use torch's default, foreach on the CPU)."""
+    from physolve.optim import optimizers
+
+    opt = optimizers.get("adam").create(solver.parameters(), lr=1e-3)
 
     def steps(n: int):
         for _ in range(n):

@@ -124,3 +124,30 @@ def test_hessian_methods_keep_no_graph_from_step_to_step(name):
                  optim=[{"name": name, "steps": 9, **OPTIONS[name]}], dtype="float64", seed=0,
                  metrics_every=0, progress=False, callbacks=[CountGraphTensors()])
     assert counts[9] == counts[3], counts
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adam_is_fused_unless_the_stage_chooses_and_equals_foreach_to_rounding(name):
+    spec = optimizers.get(name)
+
+    def params():
+        g = torch.Generator().manual_seed(1)
+        return [torch.nn.Parameter(torch.randn(7, 5, generator=g, dtype=torch.float64)),
+                torch.nn.Parameter(torch.randn(5, generator=g, dtype=torch.float64))]
+
+    runs = {}
+    for key, options in {"fused": {}, "foreach": {"foreach": True}}.items():
+        p = params()
+        opt = spec.create(p, lr=1e-2, **options)
+        runs[key] = p
+        assert bool(opt.defaults["fused"]) == (key == "fused")
+        for step in range(20):
+            opt.zero_grad()
+            sum((q.sin() * (1 + step)).square().sum() for q in p).backward()
+            opt.step()
+    for a, b in zip(runs["fused"], runs["foreach"]):
+        assert float((a - b).abs().max()) <= 1e-13
+        assert float((a - params()[0 if a.dim() == 2 else 1]).abs().max()) > 1e-2  # it moved
+    # parameters fused kernels do not take keep torch's default
+    complex_param = [torch.nn.Parameter(torch.randn(3, dtype=torch.complex128))]
+    assert not spec.create(complex_param).defaults["fused"]
