@@ -8,6 +8,7 @@ Rows (--cases):
   burgers_fixed         Burgers 1D with soft initial and boundary conditions, weights 1 ...
   burgers_gradnorm      ... and the same with gradnorm: a recipe must not make it worse.
   poisson2d_c_rad       poisson2d_c_balanced with RAD sampling (a round every 500 steps).
+  burgers_pirate        Burgers with a PirateNet (2 blocks of width 20, 16 Fourier features).
   poisson2d_c_ntk, burgers_ntk, burgers_sa
                         the same set-ups with the NTK balancer (every 100) or pointwise
                         self-adaptive weights (sa) instead.
@@ -54,6 +55,10 @@ CASES = {  # name: (section, label, experiment, overrides)
     "poisson2d_c_rad": ("poisson2d_c", "PINN 4 x 40, gradnorm (every 100), RAD sampling (round "
                         "every 500), Adam 1000 + L-BFGS 10000", "poisson2d_c_balanced",
                         ["model.sampler=rad", "trainer.resample_every=500"]),
+    "burgers_pirate": ("burgers", "PirateNet, 2 blocks x 20, 16 Fourier features (sigma 1), "
+                       "soft IC/BC, weights 1", "burgers_pinn",
+                       [*BURGERS, "model.architecture=pirate", "model.depth=2",
+                        "model.fourier_features=16", "model.fourier_sigma=1.0"]),
     "burgers_ntk": ("burgers", "PINN 3 x 20, soft IC/BC, ntk (every 100, 32 points)",
                     "burgers_pinn", [*BURGERS, "model.balance=ntk",
                                      "model.balance_options={every: 100}"]),

@@ -270,4 +270,76 @@ class ModifiedMLP(nn.Module):
         return propagate(self.output, h)
 
 
-NETWORKS = {"mlp": MLP, "modified_mlp": ModifiedMLP}
+class PirateNet(nn.Module):
+    """PirateNet (Wang, Li, Chen, Perdikaris 2024, "PirateNets: physics-informed deep
+    learning with residual adaptive networks"), in jaxpi's form. With Phi the input's
+    embedding (the Fourier features, periodic embedding, or the inputs themselves):
+
+        U = s(W_u Phi + b_u),   V = s(W_v Phi + b_v),   x_0 = Phi,
+        block l = 1..depth:  f = s(W_1 x + b_1),  z_1 = f U + (1 - f) V,
+                             g = s(W_2 z_1 + b_2), z_2 = g U + (1 - g) V,
+                             h = s(W_3 z_2 + b_3),
+                             x_l = alpha_l h + (1 - alpha_l) x_{l-1},
+        output W_out x_depth + b_out.
+
+    The gates alpha_l are trainable and start at 0 (`alpha_init`), so the network starts as
+    a linear map of the embedding and grows depth as training needs it: the paper's cure for
+    the poor initialisation of deep PINNs. The residual stream keeps the embedding's width
+    (W_3 maps back to it), so use it with `fourier_features` (the paper always embeds its
+    inputs); on raw inputs the stream is only as wide as the input. `depth` counts blocks
+    (three dense layers each). The paper's least-squares initialisation of the output layer
+    is not done here.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, width: int = 50, depth: int = 3,
+                 activation: str = "tanh", init: str = "xavier_normal",
+                 embedding: nn.Module | None = None, weight_fact: dict | None = None,
+                 alpha_init: float = 0.0):
+        super().__init__()
+        if width <= 0 or depth <= 0:
+            raise ValueError(f"PirateNet width and depth must be positive, got {width}, "
+                             f"{depth}")
+        self.act = _choice(ACTIVATIONS, activation, "activation")()
+        _choice(INITIALIZERS, init, "initialisation")
+        self.embedding = embedding
+        d = embedding.out_dim if embedding is not None else in_dim
+        self.encoder_u = dense_layer(d, width, weight_fact)
+        self.encoder_v = dense_layer(d, width, weight_fact)
+        # Sequentials as containers (iterated, never called): the Taylor-rule check walks them
+        self.blocks = nn.Sequential(*(
+            nn.Sequential(dense_layer(d, width, weight_fact),
+                          dense_layer(width, width, weight_fact),
+                          dense_layer(width, d, weight_fact)) for _ in range(depth)))
+        self.alpha = nn.Parameter(torch.full((depth,), float(alpha_init)))
+        self.output = dense_layer(d, out_dim, weight_fact)
+        initialize_layers([self.encoder_u, self.encoder_v,
+                           *(layer for block in self.blocks for layer in block), self.output],
+                          init)
+
+    def forward(self, x):
+        if self.embedding is not None:
+            x = self.embedding(x)
+        u, v = self.act(self.encoder_u(x)), self.act(self.encoder_v(x))
+        for (first, second, third), alpha in zip(self.blocks, self.alpha):
+            f = self.act(first(x))
+            z = f * u + (1 - f) * v
+            g = self.act(second(z))
+            z = g * u + (1 - g) * v
+            x = alpha * self.act(third(z)) + (1 - alpha) * x
+        return self.output(x)
+
+    def taylor(self, jet: Jet) -> Jet:
+        if self.embedding is not None:
+            jet = propagate(self.embedding, jet)
+        u = propagate(self.act, propagate(self.encoder_u, jet))
+        v = propagate(self.act, propagate(self.encoder_v, jet))
+        diff = u - v
+        for (first, second, third), alpha in zip(self.blocks, self.alpha):
+            z = v + propagate(self.act, propagate(first, jet)) * diff      # f u + (1 - f) v
+            z = v + propagate(self.act, propagate(second, z)) * diff
+            h = propagate(self.act, propagate(third, z))
+            jet = h.scale(alpha) + jet.scale(1 - alpha)
+        return propagate(self.output, jet)
+
+
+NETWORKS = {"mlp": MLP, "modified_mlp": ModifiedMLP, "pirate": PirateNet}

@@ -55,7 +55,9 @@ class PINN(BalancedLoss, Solver):
         need third derivatives stay on reverse mode. "autograd": nested reverse passes (the
         reference). "auto" (default): "taylor" when every layer of the network has a Taylor
         rule (the MLP, its activations and Fourier features do), else "autograd".
-    architecture: "mlp" or "modified_mlp" (Wang, Teng, Perdikaris 2021; networks.ModifiedMLP).
+    architecture: "mlp", "modified_mlp" (Wang, Teng, Perdikaris 2021; networks.ModifiedMLP) or
+        "pirate" (PirateNets, Wang et al. 2024; networks.PirateNet: `depth` residual blocks of
+        three layers, gates starting at 0; use it with fourier_features).
     weight_fact: random weight factorisation {mean, std} of every layer (networks.
         FactorizedLinear; e.g. {mean: 1.0, std: 0.1}); None: plain weights.
     periodic: input axes made exactly periodic by a (cos, sin) embedding with the domain's
@@ -85,7 +87,7 @@ class PINN(BalancedLoss, Solver):
                  sampling: str = "sobol", weights: dict[str, float] | None = None,
                  normalize_inputs: bool = True, chunk_size: int = 65536,
                  derivatives: Literal["auto", "taylor", "autograd"] = "auto",
-                 compile: bool = False, architecture: Literal["mlp", "modified_mlp"] = "mlp",
+                 compile: bool = False, architecture: Literal["mlp", "modified_mlp", "pirate"] = "mlp",
                  weight_fact: dict[str, float] | None = None,
                  periodic: list[str] | None = None, balance: str = "fixed",
                  balance_options: dict[str, Any] | None = None,

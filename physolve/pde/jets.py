@@ -89,6 +89,11 @@ class Jet:
         return self._like(self.value + other.value,
                           [g + k for g, k in zip(self.first, other.first)], second)
 
+    def scale(self, c) -> "Jet":
+        """c * jet for a constant c (a number or a 0-d tensor, e.g. a trainable gate)."""
+        return self._like(c * self.value, [c * g for g in self.first],
+                          [None if h is None else c * h for h in self.second])
+
     def __neg__(self) -> "Jet":
         return self._like(-self.value, [-g for g in self.first],
                           [None if h is None else -h for h in self.second])

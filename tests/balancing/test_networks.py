@@ -11,7 +11,7 @@ from torch import nn
 import physolve as ps
 from physolve.geometry import Interval, TimeInterval
 from physolve.models.networks import (INITIALIZERS, MLP, FactorizedLinear, ModifiedMLP,
-                                      PeriodicEmbedding)
+                                      PeriodicEmbedding, PirateNet)
 from physolve.pde.autograd import AutogradBackend
 from physolve.pde.fields import Fields
 
@@ -121,8 +121,74 @@ def test_taylor_path_equals_reverse_mode(case):
     assert torch.allclose(g["taylor"], g["autograd"], rtol=1e-10, atol=1e-12)
 
 
+def test_pirate_net_is_its_definition_and_starts_linear_in_its_embedding():
+    torch.manual_seed(0)
+    net = PirateNet(3, 2, width=5, depth=2).double()
+    x = torch.randn(11, 3, dtype=torch.float64)
+    # gates at 0: every block passes its input through, the network is its output layer
+    assert torch.allclose(net(x), net.output(x), rtol=0, atol=1e-15)
+    with torch.no_grad():
+        net.alpha.copy_(torch.tensor([0.3, -0.8], dtype=torch.float64))
+    s = torch.tanh
+    U, V = s(net.encoder_u(x)), s(net.encoder_v(x))
+    H = x
+    for (a, b, c), alpha in zip(net.blocks, (0.3, -0.8)):
+        F = s(H @ a.weight.T + a.bias)
+        Z = F * U + (1 - F) * V
+        G = s(Z @ b.weight.T + b.bias)
+        Z = G * U + (1 - G) * V
+        H = alpha * s(Z @ c.weight.T + c.bias) + (1 - alpha) * H
+    expected = H @ net.output.weight.T + net.output.bias
+    assert torch.allclose(net(x), expected, rtol=0, atol=1e-12)
+    assert not torch.allclose(net(x), net.output(x), atol=1e-3)
+    assert len(net.blocks) == 2 and net.blocks[0][2].out_features == 3
+
+
+@pytest.mark.parametrize("options", [dict(fourier_features=4),
+                                     dict(periodic=["x"], weight_fact={"mean": 0.5, "std": 0.2},
+                                          activation="sin")],
+                         ids=["fourier", "periodic+fact+sin"])
+def test_pirate_taylor_path_equals_reverse_mode_with_open_gates(options):
+    problem = ps.Problem(Interval(0, 2.5) * TimeInterval(0, 1),
+                         lambda f: f.u.t + f.u * f.u.x - 0.1 * f.u.xx + f.u.xt, inputs="x t",
+                         outputs="u")
+    solvers = {}
+    for mode in ("taylor", "autograd"):
+        s = ps.PINN(width=6, depth=2, n_interior=29, n_boundary=6, derivatives=mode,
+                    architecture="pirate", **options)
+        s.setup(problem, dtype=torch.float64, seed=4)
+        with torch.no_grad():  # gates open, so that every block takes part
+            s.net.alpha.copy_(torch.tensor([0.4, 0.7]))
+        solvers[mode] = s
+    assert solvers["taylor"].derivative_path == "taylor"
+
+    def every(f):
+        return {wrt: f.u.d(*wrt).value for wrt in KEYS}
+
+    pts = solvers["taylor"].interior
+    engine = solvers["taylor"].engine
+    engine.evaluate("probe", pts, every)
+    fast = engine.evaluate("probe", pts, every)
+    ref = every(Fields(AutogradBackend(solvers["autograd"].forward, pts, INPUTS, ("u",),
+                                       ("x",))))
+    for key in KEYS:
+        scale = max(1.0, float(ref[key].detach().abs().max()))
+        assert float((fast[key] - ref[key]).detach().abs().max()) <= 1e-12 * scale, key
+    grads = {}
+    for mode, s in solvers.items():
+        total, _ = s.loss()
+        grads[mode] = torch.cat([g.reshape(-1) for g in torch.autograd.grad(total,
+                                                                            s.parameters())])
+    assert torch.allclose(grads["taylor"], grads["autograd"], rtol=1e-10, atol=1e-12)
+    # the gates are trained: they get a gradient
+    alpha = solvers["taylor"].net.alpha
+    total, _ = solvers["taylor"].loss()
+    assert float(torch.autograd.grad(total, alpha)[0].abs().min()) > 0
+
+
 def test_bad_network_options_are_refused_naming_the_key():
-    with pytest.raises(ValueError, match="architecture must be one of mlp, modified_mlp"):
+    with pytest.raises(ValueError, match="architecture must be one of mlp, modified_mlp, "
+                                         "pirate"):
         ps.PINN(architecture="resnet")
     with pytest.raises(ValueError, match=r"weight_fact.sd: unknown key; allowed: mean, std"):
         ps.PINN(weight_fact={"sd": 0.1})
