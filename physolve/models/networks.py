@@ -216,7 +216,39 @@ class MLP(nn.Module):
         return propagate(self.layers, jet)
 
 
-class ModifiedMLP(nn.Module):
+class _Encoded(nn.Module):
+    """What the modified MLP and PirateNet share: the input's embedding and the two encoders
+    U = s(W_u Phi + b_u), V = s(W_v Phi + b_v) that gate their hidden layers."""
+
+    def _build_encoders(self, name: str, in_dim: int, width: int, depth: int, activation: str,
+                        init: str, embedding: nn.Module | None, weight_fact: dict | None
+                        ) -> int:
+        """Checks the sizes, builds act, embedding and encoders; returns Phi's width."""
+        if width <= 0 or depth <= 0:
+            raise ValueError(f"{name} width and depth must be positive, got {width}, {depth}")
+        self.act = _choice(ACTIVATIONS, activation, "activation")()
+        _choice(INITIALIZERS, init, "initialisation")
+        self.embedding = embedding
+        d = embedding.out_dim if embedding is not None else in_dim
+        self.encoder_u = dense_layer(d, width, weight_fact)
+        self.encoder_v = dense_layer(d, width, weight_fact)
+        return d
+
+    def _encode(self, x):
+        """(Phi, U, V) at x."""
+        if self.embedding is not None:
+            x = self.embedding(x)
+        return x, self.act(self.encoder_u(x)), self.act(self.encoder_v(x))
+
+    def _encode_jet(self, jet: Jet):
+        """The jets of Phi, U and V."""
+        if self.embedding is not None:
+            jet = propagate(self.embedding, jet)
+        return (jet, propagate(self.act, propagate(self.encoder_u, jet)),
+                propagate(self.act, propagate(self.encoder_v, jet)))
+
+
+class ModifiedMLP(_Encoded):
     """The modified MLP of Wang, Teng and Perdikaris (2021), in jaxpi's form:
 
         U = sigma(W_u x + b_u),   V = sigma(W_v x + b_v),   H_0 = x,
@@ -232,15 +264,8 @@ class ModifiedMLP(nn.Module):
                  activation: str = "tanh", init: str = "xavier_normal",
                  embedding: nn.Module | None = None, weight_fact: dict | None = None):
         super().__init__()
-        if width <= 0 or depth <= 0:
-            raise ValueError(f"ModifiedMLP width and depth must be positive, got {width}, "
-                             f"{depth}")
-        self.act = _choice(ACTIVATIONS, activation, "activation")()
-        _choice(INITIALIZERS, init, "initialisation")
-        self.embedding = embedding
-        d = embedding.out_dim if embedding is not None else in_dim
-        self.encoder_u = dense_layer(d, width, weight_fact)
-        self.encoder_v = dense_layer(d, width, weight_fact)
+        d = self._build_encoders("ModifiedMLP", in_dim, width, depth, activation, init,
+                                 embedding, weight_fact)
         # a Sequential as a container (iterated, never called): the Taylor-rule check walks it
         self.hidden = nn.Sequential(*(dense_layer(d if k == 0 else width, width, weight_fact)
                                       for k in range(depth)))
@@ -248,29 +273,22 @@ class ModifiedMLP(nn.Module):
         initialize_layers([self.encoder_u, self.encoder_v, *self.hidden, self.output], init)
 
     def forward(self, x):
-        if self.embedding is not None:
-            x = self.embedding(x)
-        u, v = self.act(self.encoder_u(x)), self.act(self.encoder_v(x))
-        h = x
+        h, u, v = self._encode(x)
         for layer in self.hidden:
             z = self.act(layer(h))
             h = z * u + (1 - z) * v
         return self.output(h)
 
     def taylor(self, jet: Jet) -> Jet:
-        if self.embedding is not None:
-            jet = propagate(self.embedding, jet)
-        u = propagate(self.act, propagate(self.encoder_u, jet))
-        v = propagate(self.act, propagate(self.encoder_v, jet))
+        h, u, v = self._encode_jet(jet)
         diff = u - v
-        h = jet
         for layer in self.hidden:
             z = propagate(self.act, propagate(layer, h))
             h = v + z * diff          # z u + (1 - z) v
         return propagate(self.output, h)
 
 
-class PirateNet(nn.Module):
+class PirateNet(_Encoded):
     """PirateNet (Wang, Li, Chen, Perdikaris 2024, "PirateNets: physics-informed deep
     learning with residual adaptive networks"), in jaxpi's form. With Phi the input's
     embedding (the Fourier features, periodic embedding, or the inputs themselves):
@@ -296,15 +314,8 @@ class PirateNet(nn.Module):
                  embedding: nn.Module | None = None, weight_fact: dict | None = None,
                  alpha_init: float = 0.0):
         super().__init__()
-        if width <= 0 or depth <= 0:
-            raise ValueError(f"PirateNet width and depth must be positive, got {width}, "
-                             f"{depth}")
-        self.act = _choice(ACTIVATIONS, activation, "activation")()
-        _choice(INITIALIZERS, init, "initialisation")
-        self.embedding = embedding
-        d = embedding.out_dim if embedding is not None else in_dim
-        self.encoder_u = dense_layer(d, width, weight_fact)
-        self.encoder_v = dense_layer(d, width, weight_fact)
+        d = self._build_encoders("PirateNet", in_dim, width, depth, activation, init,
+                                 embedding, weight_fact)
         # Sequentials as containers (iterated, never called): the Taylor-rule check walks them
         self.blocks = nn.Sequential(*(
             nn.Sequential(dense_layer(d, width, weight_fact),
@@ -317,9 +328,7 @@ class PirateNet(nn.Module):
                           init)
 
     def forward(self, x):
-        if self.embedding is not None:
-            x = self.embedding(x)
-        u, v = self.act(self.encoder_u(x)), self.act(self.encoder_v(x))
+        x, u, v = self._encode(x)
         for (first, second, third), alpha in zip(self.blocks, self.alpha):
             f = self.act(first(x))
             z = f * u + (1 - f) * v
@@ -329,10 +338,7 @@ class PirateNet(nn.Module):
         return self.output(x)
 
     def taylor(self, jet: Jet) -> Jet:
-        if self.embedding is not None:
-            jet = propagate(self.embedding, jet)
-        u = propagate(self.act, propagate(self.encoder_u, jet))
-        v = propagate(self.act, propagate(self.encoder_v, jet))
+        jet, u, v = self._encode_jet(jet)
         diff = u - v
         for (first, second, third), alpha in zip(self.blocks, self.alpha):
             z = v + propagate(self.act, propagate(first, jet)) * diff      # f u + (1 - f) v
