@@ -47,22 +47,29 @@ def peak_shares(points: np.ndarray) -> list[float]:
             for cx, cy in CENTRES]
 
 
-def run_case(a: float, sampler: str, budget: float, metrics_every: int, folder: Path) -> dict:
-    config = compose_experiment(f"poisson_two_peak_{sampler}",
-                     (f"problem.a={a}", f"model.weights.pde={1.0 / (4 * a) ** 2:.6g}",
-                      f"trainer.metrics_every={metrics_every}"))
+def run_keeping_solver(name: str, config: dict, budget: float, label: str):
+    """(row, trained solver) of the experiment `config` run for `budget` CPU seconds, without
+    its run-directory output: the solver is kept, since where its final points lie is
+    measured after the run."""
     config["output"] = {}
-    budget_ = Budget(budget, clock="process", per="fit")
-    case = Case.from_config(f"a{a:g}/{sampler}", config, budget_, label=sampler)
+    case = Case.from_config(name, config, Budget(budget, clock="process", per="fit"),
+                            label=label)
     made = {}
+    build = case.solver
 
-    def solver():  # keep the solver: its final points are measured after the run
-        made["solver"] = case_solver()
+    def solver():
+        made["solver"] = build()
         return made["solver"]
 
-    case_solver, case.solver = case.solver, solver
-    row = run(case)
-    s = made["solver"]
+    case.solver = solver
+    return run(case), made["solver"]
+
+
+def run_case(a: float, sampler: str, budget: float, metrics_every: int, folder: Path) -> dict:
+    config = compose_experiment(f"poisson_two_peak_{sampler}",
+                                (f"problem.a={a}", f"model.weights.pde={1.0 / (4 * a) ** 2:.6g}",
+                                 f"trainer.metrics_every={metrics_every}"))
+    row, s = run_keeping_solver(f"a{a:g}/{sampler}", config, budget, sampler)
     points = s.interior.detach().double().cpu().numpy()
     g = np.linspace(-1, 1, 161)
     grid = torch.from_numpy(np.stack(np.meshgrid(g, g, indexing="xy"), -1).reshape(-1, 2))
@@ -81,18 +88,7 @@ def run_case(a: float, sampler: str, budget: float, metrics_every: int, folder: 
 def run_gauss(d: int, sampler: str, budget: float, metrics_every: int) -> dict:
     config = compose_experiment(f"poisson_gauss_nd_{sampler}",
                                 (f"problem.d={d}", f"trainer.metrics_every={metrics_every}"))
-    config["output"] = {}
-    case = Case.from_config(f"gauss{d}/{sampler}", config, Budget(budget, clock="process",
-                                                                 per="fit"), label=sampler)
-    made = {}
-
-    def solver():  # keep the solver: where its final points lie is measured after the run
-        made["solver"] = case_solver()
-        return made["solver"]
-
-    case_solver, case.solver = case.solver, solver
-    row = run(case)
-    s = made["solver"]
+    row, s = run_keeping_solver(f"gauss{d}/{sampler}", config, budget, sampler)
     radius = s.interior.detach().double().norm(dim=1)
     row.update({"d": d, "points": len(radius), "rounds": s.round,
                 # where u = exp(-10 r^2) > 0.1; uniform points land there with probability

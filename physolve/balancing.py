@@ -90,9 +90,9 @@ class LossBalancer:
     def update(self, losses: Terms, gradients: Mapping[str, torch.Tensor] | None,
                residuals: Terms | None = None, ntk: Terms | None = None) -> bool:
         """New multipliers from the current loss terms L_k (detached), the flat gradients
-        grad_theta L_k when `needs_gradients`, the residuals when `pointwise`, and the NTK
-        diagonals |grad_theta r_ki|^2 of sampled points when `needs_ntk`. Returns whether
-        the objective changed."""
+        grad_theta L_k when `needs_gradients`, the residuals when `pointwise`, and t_k, the
+        mean NTK diagonal |grad_theta r_ki|^2 over each term's sampled points, when
+        `needs_ntk`. Returns whether the objective changed."""
         return False
 
     def point_weight(self, name: str) -> torch.Tensor | None:
@@ -212,7 +212,7 @@ class NTK(_Annealed):
         return torch.randperm(n, generator=self.generator)[:self.points]
 
     def update(self, losses, gradients, residuals=None, ntk=None) -> bool:
-        return self.anneal(inverse_shares({k: float(d.mean()) for k, d in ntk.items()}))
+        return self.anneal(inverse_shares({k: float(t) for k, t in ntk.items()}))
 
     def state_dict(self):
         return {"lam": dict(self.lam), "generator": self.generator.get_state()}

@@ -14,6 +14,7 @@ from typing import Mapping
 import numpy as np
 import torch
 
+from ..checks import number_requirement
 from ..hooks import Callback
 from .plots import _figure
 from .vtk import _points3
@@ -77,8 +78,9 @@ class PointsWriter(Callback):
     """Writes the interior points every `every` rounds (round 0 included) under `root`."""
 
     def __init__(self, root: str | Path, every: int):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"points_every must be an integer >= 1, got {every!r}")
+        needed = number_requirement(every, 1, integer=True)
+        if needed is not None:
+            raise ValueError(f"points_every must be {needed}, got {every!r}")
         self.root, self.every = Path(root), every
         self._written: int | None = None
 

@@ -64,7 +64,8 @@ class PINN(BalancedLoss, Solver):
         extent as period (networks.PeriodicEmbedding), e.g. ["x"]; before any Fourier features.
     balance: how the loss terms are weighted (physolve.train.balancing, docs/training_recipes.md):
         "fixed" (the weights above alone, the default), "gradnorm", "ntk", "relobralo",
-        "softadapt", or pointwise "rba" or "sa"; balance_options: that balancer's settings (e.g. {every: 100, alpha: 0.9}).
+        "softadapt", or pointwise "rba" or "sa"; balance_options: that balancer's settings
+        (e.g. {every: 100, alpha: 0.9}).
         The balancer's multipliers multiply the weights; they change only between optimizer
         iterations (`begin_step`).
     causal: causal training of a time-dependent problem (physolve.train.causal): {chunks: 32,
@@ -87,7 +88,8 @@ class PINN(BalancedLoss, Solver):
                  sampling: str = "sobol", weights: dict[str, float] | None = None,
                  normalize_inputs: bool = True, chunk_size: int = 65536,
                  derivatives: Literal["auto", "taylor", "autograd"] = "auto",
-                 compile: bool = False, architecture: Literal["mlp", "modified_mlp", "pirate"] = "mlp",
+                 compile: bool = False,
+                 architecture: Literal["mlp", "modified_mlp", "pirate"] = "mlp",
                  weight_fact: dict[str, float] | None = None,
                  periodic: list[str] | None = None, balance: str = "fixed",
                  balance_options: dict[str, Any] | None = None,
@@ -287,12 +289,13 @@ class PINN(BalancedLoss, Solver):
             self.batches[c.name] = batch.to(self.dtype, self.device)
 
     def _points_changed(self) -> None:
-        """New interior points: their causal time chunks, and fresh pointwise (RBA) weights."""
+        """New interior points: their causal time chunks, and fresh pointwise (RBA, SA)
+        weights."""
         p = self.problem
         if getattr(self, "_time_index", None) is not None:
             self._time_index = self.causal.chunk_index(
                 self.interior[:, p.inputs.index(p.time)].detach())
-        if getattr(self, "equations", None) is not None:  # set up: new points, new RBA weights
+        if getattr(self, "equations", None) is not None:  # set up: new points, new point weights
             self.balancer.resampled({})
 
     def pointwise_residual(self, points: torch.Tensor) -> torch.Tensor:

@@ -138,8 +138,6 @@ class ReferenceData(Reference):
         return self._values
 
 
-# --- Burgers: the Cole-Hopf solution ------------------------------------------------------
-
 class Solved(Reference):
     """Reference values from a classical solver, run on first use (problems are built often,
     compared rarely): `make()` returns (points (N, d), values (N,) or (N, outputs))."""
@@ -163,6 +161,8 @@ class Solved(Reference):
     def values(self):
         return self._load().values()
 
+
+# --- Burgers: the Cole-Hopf solution ------------------------------------------------------
 
 def burgers_cole_hopf(x: np.ndarray, t: np.ndarray, nu: float, dz: float = 0.01,
                       z_max: float = 14.0, chunk: int = 2048) -> np.ndarray:

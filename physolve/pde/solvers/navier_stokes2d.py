@@ -180,8 +180,9 @@ class NavierStokes2D:
         return w[0] if batch is None else w
 
 
-def relative_l2(pred: torch.Tensor, ref: torch.Tensor) -> float:
-    """||pred - ref||_2 / ||ref||_2 over all entries."""
+def relative_l2(pred, ref) -> float:
+    """||pred - ref||_2 / ||ref||_2 over all entries (tensors or arrays)."""
+    pred, ref = torch.as_tensor(pred), torch.as_tensor(ref)
     return float(torch.linalg.vector_norm(pred - ref) / torch.linalg.vector_norm(ref))
 
 
